@@ -1,0 +1,194 @@
+"""Messages between the trusted grader and the untrusted worker.
+
+A message is a JSON header plus an optional safetensors payload, each length-prefixed:
+
+    [8-byte header length][header JSON][8-byte payload length][payload]
+
+Values are encoded as JSON with tagged objects: tensors become ``{"__tensor__": key, ...}`` whose
+data is in the safetensors payload, tuples ``{"__tuple__": [...]}``, dicts ``{"__dict__": [[k, v],
+...]}``, dtypes and devices by name. Nothing is ever pickled; the reader bounds every size.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+MAX_HEADER = 16 * 1024 * 1024
+DEFAULT_MAX_PAYLOAD = 512 * 1024 * 1024
+_LEN = struct.Struct(">Q")
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message."""
+
+
+class ChannelClosed(ProtocolError):
+    """The other side closed the channel (it exited or was killed)."""
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise ChannelClosed("channel closed")
+        got += k
+    return bytes(buf)
+
+
+def send_message(sock: socket.socket, header: dict, tensors: dict[str, torch.Tensor] | None = None):
+    """Send one message: a JSON-able header and tensors referenced from it."""
+    head = json.dumps(header).encode()
+    payload = st_save(tensors) if tensors else b""
+    sock.sendall(_LEN.pack(len(head)) + head + _LEN.pack(len(payload)))
+    if payload:
+        sock.sendall(payload)
+
+
+def recv_message(
+    sock: socket.socket, max_payload: int = DEFAULT_MAX_PAYLOAD
+) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Receive one message; raises ProtocolError on anything malformed or too large."""
+    (n,) = _LEN.unpack(_recv_exact(sock, 8))
+    if n > MAX_HEADER:
+        raise ProtocolError(f"header of {n} bytes exceeds the limit of {MAX_HEADER}")
+    try:
+        header = json.loads(_recv_exact(sock, n))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProtocolError(f"header is not JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    (m,) = _LEN.unpack(_recv_exact(sock, 8))
+    if m > max_payload:
+        raise ProtocolError(f"payload of {m} bytes exceeds the limit of {max_payload}")
+    tensors: dict[str, torch.Tensor] = {}
+    if m:
+        try:
+            tensors = st_load(_recv_exact(sock, m))
+        except ChannelClosed:
+            raise
+        except Exception as e:  # safetensors raises its own error types
+            raise ProtocolError(f"payload is not valid safetensors: {e}") from None
+    return header, tensors
+
+
+DTYPES = {
+    str(d).removeprefix("torch."): d
+    for d in (
+        torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
+        torch.int16, torch.int8, torch.uint8, torch.bool,
+    )
+}
+
+
+class Encoder:
+    """Encodes plain data into a JSON-able value, collecting tensors into ``self.tensors``.
+
+    ``fallback(obj)`` is called for anything that is not plain data and returns its encoding (the
+    worker turns such objects into handles; the grader raises).
+    """
+
+    def __init__(self, fallback=None, tensor_meta=None):
+        self.tensors: dict[str, torch.Tensor] = {}
+        self._fallback = fallback
+        self._tensor_meta = tensor_meta
+
+    def encode(self, obj: Any) -> Any:
+        if obj is None or isinstance(obj, (bool, int, float, str)) and type(obj) in (
+            bool, int, float, str
+        ):
+            return obj
+        if type(obj) in (torch.Tensor, torch.nn.Parameter):
+            key = f"t{len(self.tensors)}"
+            meta = {"__tensor__": key, "device": str(obj.device)}
+            if self._tensor_meta:
+                meta.update(self._tensor_meta(obj))
+            self.tensors[key] = obj.detach().to("cpu", copy=True).contiguous()
+            return meta
+        if type(obj) is torch.Size:
+            return {"__tuple__": [int(s) for s in obj]}
+        if type(obj) is tuple:
+            return {"__tuple__": [self.encode(v) for v in obj]}
+        if type(obj) is list:
+            return [self.encode(v) for v in obj]
+        if type(obj) is dict or _is_plain_mapping(obj):
+            return {"__dict__": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
+        if isinstance(obj, torch.dtype):
+            return {"__dtype__": str(obj).removeprefix("torch.")}
+        if isinstance(obj, torch.device):
+            return {"__device__": str(obj)}
+        if self._fallback is None:
+            raise TypeError(f"cannot send an object of type {type(obj).__name__}")
+        return self._fallback(obj)
+
+
+def _is_plain_mapping(obj: Any) -> bool:
+    from collections import OrderedDict
+
+    return type(obj) is OrderedDict
+
+
+class Decoder:
+    """Decodes what an Encoder produced. ``tensor_hook(tensor, meta)`` post-processes tensors and
+    ``special(tag, value)`` resolves tags this module does not know (handles, references)."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], tensor_hook=None, special=None):
+        self.tensors = tensors
+        self._tensor_hook = tensor_hook
+        self._special = special
+
+    def decode(self, obj: Any, depth: int = 0) -> Any:
+        if depth > 64:
+            raise ProtocolError("value nested too deeply")
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        if isinstance(obj, list):
+            return [self.decode(v, depth + 1) for v in obj]
+        if not isinstance(obj, dict) or len(obj) == 0:
+            raise ProtocolError(f"unexpected value {str(obj)[:80]}")
+        if "__tensor__" in obj:
+            try:
+                t = self.tensors[obj["__tensor__"]]
+            except (KeyError, TypeError):
+                raise ProtocolError("reference to a missing tensor") from None
+            return self._tensor_hook(t, obj) if self._tensor_hook else t
+        if "__tuple__" in obj:
+            return tuple(self.decode(v, depth + 1) for v in _list(obj["__tuple__"]))
+        if "__dict__" in obj:
+            out = {}
+            for pair in _list(obj["__dict__"]):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ProtocolError("malformed dict entry")
+                key = self.decode(pair[0], depth + 1)
+                if not isinstance(key, (str, int, float, bool, tuple, type(None))):
+                    raise ProtocolError("unhashable dict key")
+                out[key] = self.decode(pair[1], depth + 1)
+            return out
+        if "__dtype__" in obj:
+            try:
+                return DTYPES[obj["__dtype__"]]
+            except (KeyError, TypeError):
+                raise ProtocolError(f"unknown dtype {obj['__dtype__']!r}") from None
+        if "__device__" in obj:
+            try:
+                return torch.device(str(obj["__device__"]))
+            except RuntimeError:
+                raise ProtocolError("bad device") from None
+        if self._special is not None:
+            return self._special(obj)
+        raise ProtocolError(f"unexpected tagged value {list(obj)[:3]}")
+
+
+def _list(v: Any) -> list:
+    if not isinstance(v, list):
+        raise ProtocolError("expected a list")
+    return v

@@ -1,0 +1,232 @@
+"""The grader's side of a worker: start a zygote in the sandbox, fork a child per submission, and
+exchange requests with it under a deadline.
+
+Nothing the child sends is trusted: replies are size-bounded, parsed without pickle, and a child
+that stalls past its deadline, crashes or breaks the protocol is killed by its zygote.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import torch
+
+from autograder.protocol import (
+    ChannelClosed,
+    ProtocolError,
+    recv_message,
+    send_message,
+)
+from autograder.sandbox import Limits, Sandbox
+
+
+class WorkerError(Exception):
+    """The worker did not answer properly: see the subclasses."""
+
+
+class WorkerTimeout(WorkerError):
+    """The worker exceeded its deadline and was killed."""
+
+
+class WorkerCrashed(WorkerError):
+    """The worker exited or broke the protocol."""
+
+
+@dataclass
+class ZygoteInfo:
+    pid: int
+    import_s: float
+    start_s: float
+    sandbox: str
+
+
+class Zygote:
+    """One sandboxed, pre-loaded parent process; forks one child at a time."""
+
+    def __init__(self, sandbox: Sandbox, slot: int = 0, start_timeout: float = 120.0):
+        self.sandbox = sandbox
+        self.slot = slot
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen | None = None
+        self.ctrl: socket.socket | None = None
+        self.info: ZygoteInfo | None = None
+
+    def start(self) -> ZygoteInfo:
+        t0 = time.perf_counter()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fd = theirs.fileno()
+        self.proc = subprocess.Popen(
+            self.sandbox.command(fd), pass_fds=[fd], env=self.sandbox.env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.ctrl = ours
+        reply = self._recv_ctrl(self.start_timeout)
+        if reply is None or not reply.get("ready"):
+            err = self._stderr_tail()
+            self.close()
+            raise WorkerCrashed(f"the worker process failed to start: {err}")
+        self.info = ZygoteInfo(pid=reply["pid"], import_s=reply.get("import_s", 0.0),
+                               start_s=time.perf_counter() - t0, sandbox=reply.get("sandbox", ""))
+        return self.info
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def spawn(self, limits: Limits, threads: int = 1) -> Child:
+        """A fresh child process forked from the zygote, connected to us by its own socket."""
+        if not self.alive:
+            self.start()
+        assert self.ctrl is not None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        msg = json.dumps({"op": "fork", "limits": limits.to_dict(), "threads": threads})
+        try:
+            socket.send_fds(self.ctrl, [msg.encode()], [theirs.fileno()])
+        except OSError as e:
+            theirs.close()
+            ours.close()
+            self.close()
+            raise WorkerCrashed(f"the worker process is gone: {e}") from None
+        theirs.close()
+        reply = self._recv_ctrl(30.0)
+        if reply is None or "pid" not in reply:
+            ours.close()
+            self.close()
+            raise WorkerCrashed("the worker process did not fork")
+        return Child(self, ours, limits.max_payload)
+
+    def kill_child(self) -> None:
+        """Ask the zygote to kill the current child and everything it started."""
+        if self.ctrl is None or not self.alive:
+            return
+        try:
+            self.ctrl.send(json.dumps({"op": "kill"}).encode())
+        except OSError:
+            self.close()
+
+    def wait_child(self, timeout: float = 10.0) -> int | None:
+        """The exit status of the current child, once the zygote reports it (None if unknown)."""
+        reply = self._recv_ctrl(timeout)
+        if reply is None:
+            self.close()  # the zygote itself is stuck or gone: start afresh next time
+            return None
+        return reply.get("exited")
+
+    def close(self) -> None:
+        if self.ctrl is not None:
+            self.ctrl.close()
+            self.ctrl = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def _recv_ctrl(self, timeout: float) -> dict | None:
+        assert self.ctrl is not None
+        ready, _, _ = select.select([self.ctrl], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data = self.ctrl.recv(1 << 16)
+        except OSError:
+            return None
+        if not data:
+            return None
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            return None
+
+    def _stderr_tail(self) -> str:
+        if self.proc is None or self.proc.stderr is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            err = self.proc.stderr.read()[-2000:].decode(errors="replace").strip()
+        except (OSError, ValueError):
+            err = ""
+        return err.splitlines()[-1] if err else "no output"
+
+
+class Child:
+    """One submission's process. ``request`` sends a message and waits for the reply."""
+
+    def __init__(self, zygote: Zygote, sock: socket.socket, max_payload: int):
+        self.zygote = zygote
+        self.sock = sock
+        self.max_payload = max_payload
+        self.dead = False
+        self.exit_status: int | None = None
+
+    def request(
+        self, header: dict, tensors: dict[str, torch.Tensor] | None, timeout: float
+    ) -> tuple[dict, dict[str, torch.Tensor]]:
+        if self.dead:
+            raise WorkerCrashed("the worker is no longer running")
+        deadline = time.monotonic() + timeout
+        try:
+            self.sock.settimeout(max(0.01, timeout))
+            send_message(self.sock, header, tensors)
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            return recv_message(self.sock, self.max_payload)
+        except (TimeoutError, socket.timeout):
+            self.kill()
+            raise WorkerTimeout(f"no answer within {timeout:g} s") from None
+        except ChannelClosed:
+            self.kill()
+            raise WorkerCrashed(self._crash_reason()) from None
+        except ProtocolError as e:
+            self.kill()
+            raise WorkerCrashed(f"the worker broke the protocol ({e})") from None
+        except OSError as e:
+            self.kill()
+            raise WorkerCrashed(f"the worker's channel failed ({e})") from None
+
+    def _crash_reason(self) -> str:
+        status = self.exit_status
+        if status is None:
+            return "the worker exited unexpectedly"
+        if status < 0:
+            import signal
+
+            try:
+                name = signal.Signals(-status).name
+            except ValueError:
+                name = f"signal {-status}"
+            return f"the worker was killed by {name}"
+        return f"the worker exited with status {status}"
+
+    def kill(self) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        self.sock.close()
+        self.zygote.kill_child()
+        self.exit_status = self.zygote.wait_child()
+
+    def close(self) -> None:
+        """End the child normally (it exits when asked; the zygote kills what it left)."""
+        if self.dead:
+            return
+        try:
+            self.sock.settimeout(2.0)
+            send_message(self.sock, {"op": "exit"})
+        except OSError:
+            pass
+        self.dead = True
+        self.sock.close()
+        self.exit_status = self.zygote.wait_child(timeout=5.0)
+        if self.exit_status is None:
+            return

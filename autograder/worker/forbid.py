@@ -1,0 +1,97 @@
+"""Forbidden calls, enforced while a graded item's code runs.
+
+Two layers: Python callables named by dotted path are replaced by functions that raise (this gives
+the clearest message), and ATen operators are refused by a dispatch mode, which also catches routes
+around the Python names (``getattr``, ``eval``, ``importlib``, ``torch.ops.aten``, aliases bound at
+import time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
+class ForbiddenCallError(RuntimeError):
+    """A graded item called something the assignment forbids for it."""
+
+
+AUTOGRAD_CALLS = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward")
+
+
+def _resolve(dotted: str):
+    """(owner, attribute) of a dotted name such as ``torch.nn.functional.conv2d``."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:-1]:
+            owner = getattr(owner, attr)
+        return owner, parts[-1]
+    raise ValueError(f"cannot resolve {dotted}")
+
+
+class _OpGuard(TorchDispatchMode):
+    def __init__(self, item: str, ops: frozenset[str]):
+        super().__init__()
+        self.item = item
+        self.ops = ops
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = "aten." + func._schema.name.split("::", 1)[-1]
+        if name in self.ops:
+            raise ForbiddenCallError(
+                f"{self.item} may not use {name} (forbidden in this exercise)"
+            )
+        return func(*args, **(kwargs or {}))
+
+
+class Forbidder:
+    """Holds the forbidden calls of every graded item; ``active(item)`` enforces one item's."""
+
+    def __init__(self, specs: dict[str, dict]):
+        self._specs = {}
+        for item, spec in specs.items():
+            calls = list(spec.get("calls", []))
+            if spec.get("autograd"):
+                calls += AUTOGRAD_CALLS
+            targets = []
+            for dotted in calls:
+                try:
+                    owner, attr = _resolve(dotted)
+                    targets.append((dotted, owner, attr, getattr(owner, attr)))
+                except (ValueError, AttributeError):
+                    continue
+            self._specs[item] = (targets, frozenset(spec.get("ops", [])))
+
+    @contextlib.contextmanager
+    def active(self, item: str | None) -> Iterator[None]:
+        if item is None or item not in self._specs:
+            yield
+            return
+        targets, ops = self._specs[item]
+        for dotted, owner, attr, _ in targets:
+            setattr(owner, attr, _raiser(item, dotted))
+        try:
+            if ops:
+                with _OpGuard(item, ops):
+                    yield
+            else:
+                yield
+        finally:
+            for _, owner, attr, original in targets:
+                setattr(owner, attr, original)
+
+
+def _raiser(item: str, dotted: str):
+    def forbidden(*args, **kwargs):
+        raise ForbiddenCallError(f"{item} may not call {dotted} (forbidden in this exercise)")
+
+    forbidden.__name__ = dotted.rsplit(".", 1)[-1]
+    return forbidden
