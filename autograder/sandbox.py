@@ -92,7 +92,7 @@ class Sandbox:
             args += ["--perms", "0755", "--dir", parent]
         for path in binds:
             args += ["--ro-bind-try", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
                  "--dir", "/run"]
         for dev in self.devices:
             args += ["--dev-bind-try", dev, dev]

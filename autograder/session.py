@@ -181,7 +181,7 @@ class Child:
             send_message(self.sock, header, tensors)
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
             return recv_message(self.sock, self.max_payload)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.kill()
             raise WorkerTimeout(f"no answer within {timeout:g} s") from None
         except ChannelClosed:

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 from collections.abc import Iterator
 
-import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 

@@ -17,3 +17,15 @@ def warm() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    _warm_dispatch_mode()
+
+
+def _warm_dispatch_mode() -> None:
+    """Entering a dispatch mode the first time imports half of torch's compiler stack (and wants
+    to write a cache); do it here, once, rather than in every child under its limits."""
+    import torch
+
+    from autograder.worker.forbid import Forbidder
+
+    with Forbidder({"_": {"ops": ["aten.convolution"]}}).active("_"):
+        torch.zeros(1).add(1)

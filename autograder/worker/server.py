@@ -17,8 +17,14 @@ from typing import Any
 
 import torch
 
-from autograder.protocol import ChannelClosed, Decoder, Encoder, ProtocolError
-from autograder.protocol import recv_message, send_message
+from autograder.protocol import (
+    ChannelClosed,
+    Decoder,
+    Encoder,
+    ProtocolError,
+    recv_message,
+    send_message,
+)
 from autograder.worker.forbid import Forbidder
 from autograder.worker.state import Snapshot
 
@@ -26,7 +32,6 @@ from autograder.worker.state import Snapshot
 # objects a check may ask for by name (so a student cannot swap them).
 _autograd_backward = torch.autograd.backward
 _LIB_ROOTS = ("torch", "math", "numpy")
-STUDENT_FILE = "<notebook>"
 
 
 def _snapshot_library() -> dict[str, Any]:
@@ -96,6 +101,8 @@ class Server:
                 self.handles.pop(hid, None)
                 self.handle_item.pop(hid, None)
             return {"ok": True}, None
+        if op == "exec":
+            return self.exec_cell(h), None
         if op == "ping":
             return {"ok": True}, None
         raise ValueError(f"unknown op {op!r}")
@@ -106,9 +113,9 @@ class Server:
         self.device = h.get("device", "cpu")
         errors = []
         for chunk in h["chunks"]:
-            code = _padded(chunk["source"], chunk.get("line", 1))
             try:
-                exec(compile(code, STUDENT_FILE, "exec"), self.namespace)
+                exec(compile(chunk["source"], f"<cell {int(chunk['cell'])}>", "exec"),
+                     self.namespace)
             except BaseException as e:  # noqa: BLE001 - student code may raise anything
                 if isinstance(e, (KeyboardInterrupt,)):
                     raise
@@ -121,6 +128,25 @@ class Server:
         self.state = Snapshot()
         defined = sorted(n for n in self.items if n in self.namespace)
         return {"defined": defined, "errors": errors}
+
+    # -- exec (validate: run a whole cell, as Jupyter would) ---------------------------------
+    def exec_cell(self, h: dict) -> dict:
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        error = None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                code = compile(h["source"], f"<cell {int(h['cell'])}>", "exec")
+                exec(code, self.namespace)
+            except BaseException as e:  # noqa: BLE001 - report whatever the cell raised
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                error = _error_info(e, student=True)
+        text = out.getvalue()
+        return {"ok": error is None, "cell_error": error,
+                "output": text[-4000:]}
 
     # -- call ------------------------------------------------------------------------------
     def call(self, h: dict, tensors: dict) -> tuple[dict, Encoder]:
@@ -239,10 +265,10 @@ def _error_info(e: BaseException, student: bool) -> dict:
     frames = []
     if student:
         for fs in traceback.extract_tb(e.__traceback__):
-            if fs.filename == STUDENT_FILE:
-                frames.append(f"line {fs.lineno}, in {fs.name}")
-    if isinstance(e, SyntaxError) and e.filename == STUDENT_FILE:
-        frames.append(f"line {e.lineno}")
+            if fs.filename.startswith("<cell "):
+                frames.append(f"{fs.filename[1:-1]}, line {fs.lineno}, in {fs.name}")
+    if isinstance(e, SyntaxError) and str(e.filename).startswith("<cell "):
+        frames.append(f"{e.filename[1:-1]}, line {e.lineno}")
     return {"type": type(e).__name__, "mro": mro, "message": message[:2000],
             "traceback": "\n".join(frames[-8:]), "student": student}
 
@@ -252,11 +278,6 @@ def _safe_str(e: BaseException) -> str:
         return str(e)
     except BaseException:  # noqa: BLE001 - a hostile __str__
         return "<unprintable exception>"
-
-
-def _padded(source: str, line: int) -> str:
-    """Source shifted down so that line numbers in tracebacks are the notebook's (per cell)."""
-    return "\n" * (max(1, line) - 1) + source
 
 
 def _tensors_of(v: Any) -> list[torch.Tensor]:

@@ -1,0 +1,130 @@
+"""Assignments, graded items and checks: the registry a checks module fills."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class Forbid:
+    """Calls a graded item may not make. ``calls``: dotted Python names; ``ops``: ATen operators
+    (``aten.convolution``); ``autograd``: no ``torch.autograd.grad``/``backward``."""
+
+    calls: Sequence[str] = ()
+    ops: Sequence[str] = ()
+    autograd: bool = False
+
+    def to_dict(self) -> dict:
+        return {"calls": list(self.calls), "ops": list(self.ops), "autograd": self.autograd}
+
+    def describe(self) -> str:
+        names = [c.replace("torch.nn.functional.", "F.") for c in self.calls]
+        if self.autograd:
+            names.append("torch.autograd")
+        return ", ".join(names)
+
+
+@dataclass
+class Item:
+    """A name the student must define."""
+
+    name: str
+    kind: str = "function"
+    forbid: Forbid = field(default_factory=Forbid)
+
+
+@dataclass
+class Check:
+    """One hidden check of one item."""
+
+    item: str
+    name: str
+    func: Callable
+    points: float
+    dtypes: tuple[str, ...] | None
+    devices: tuple[str, ...] | None
+    timeout: float
+
+    @property
+    def description(self) -> str:
+        doc = (self.func.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else self.name.replace("_", " ")
+
+
+@dataclass
+class Variant:
+    """A check at one dtype on one device: the unit that is run and scored."""
+
+    check: Check
+    dtype: str | None
+    device: str
+    points: float
+
+    @property
+    def key(self) -> str:
+        tag = ",".join(x for x in (self.dtype, self.device) if x)
+        return f"{self.check.item}/{self.check.name}[{tag}]"
+
+    def seed(self, base: int) -> int:
+        digest = hashlib.sha256(f"{base}:{self.key}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+
+class Assignment:
+    """The registry of one assignment: ``A.item(...)`` declares a name, ``@A.check(...)`` a check."""
+
+    def __init__(self, id: str, title: str = "", time_budget: float = 300.0,
+                 load_timeout: float = 60.0):
+        self.id = id
+        self.title = title or id
+        self.time_budget = time_budget
+        self.load_timeout = load_timeout
+        self.items: dict[str, Item] = {}
+        self.checks: list[Check] = []
+
+    def item(self, name: str, forbid: Forbid | None = None, kind: str = "function") -> Item:
+        it = Item(name, kind, forbid or Forbid())
+        self.items[name] = it
+        return it
+
+    def check(self, item: str, points: float = 1.0,
+              dtypes: Sequence[str] | None = ("float64", "float32"),
+              devices: Sequence[str] | None = None, timeout: float = 10.0,
+              name: str | None = None) -> Callable[[Callable], Callable]:
+        if dtypes is not None:
+            unknown = set(dtypes) - set(DTYPES)
+            if unknown:
+                raise ValueError(f"unknown dtypes {unknown}; use {sorted(DTYPES)}")
+
+        def register(func: Callable) -> Callable:
+            if item not in self.items:
+                self.item(item)
+            check_name = name or func.__name__
+            if any(c.item == item and c.name == check_name for c in self.checks):
+                raise ValueError(f"duplicate check {item}/{check_name}")
+            self.checks.append(Check(item, check_name, func, float(points),
+                                     tuple(dtypes) if dtypes else None,
+                                     tuple(devices) if devices else None, float(timeout)))
+            return func
+
+        return register
+
+    def variants(self, device: str) -> list[Variant]:
+        """Every (check, dtype, device) to run when grading on ``device``, with its points."""
+        out = []
+        for c in self.checks:
+            dev = device if c.devices is None or device in c.devices else c.devices[0]
+            dtypes = c.dtypes or (None,)
+            for dt in dtypes:
+                out.append(Variant(c, dt, dev, c.points / len(dtypes)))
+        return out
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)

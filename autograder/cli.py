@@ -1,0 +1,122 @@
+"""The ``autograder`` command: release, validate, grade, report. Each command only composes stages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.course import CourseError, find_root, load_assignment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CourseError as e:
+        print(f"autograder: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autograder: interrupted; rerun `grade` with --resume to continue", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="solutions/<id> -> assignments/<id>/<id>.ipynb")
+    r.add_argument("assignment")
+    r.add_argument("--course", type=Path, default=None, help="course root (default: found from .)")
+    r.set_defaults(func=cmd_release)
+
+    v = sub.add_parser("validate", help="check a notebook before submitting it")
+    v.add_argument("notebook", type=Path)
+    v.add_argument("--assignment", default=None)
+    v.add_argument("--course", type=Path, default=None)
+    v.add_argument("--no-run", action="store_true", help="only parse; do not run the cells")
+    v.add_argument("--cell-timeout", type=float, default=120.0)
+    v.set_defaults(func=cmd_validate)
+
+    g = sub.add_parser("grade", help="grade a folder of submissions")
+    g.add_argument("assignment")
+    g.add_argument("submissions", type=Path)
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    g.add_argument("--workers", type=int, default=1)
+    g.add_argument("--backend", choices=["local", "slurm"], default="local")
+    g.add_argument("--resume", action="store_true", help="keep results already in --out")
+    g.add_argument("--require-sandbox", action="store_true",
+                   help="refuse to grade without bubblewrap")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--course", type=Path, default=None)
+    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--partition", default=None, help="Slurm partition")
+    g.add_argument("--time-limit", default="00:30:00", help="Slurm time limit per task")
+    g.add_argument("--mem", default="8G", help="Slurm memory per task")
+    g.add_argument("--slurm-tasks", type=int, default=None, help="Slurm array size")
+    g.set_defaults(func=cmd_grade)
+
+    rep = sub.add_parser("report", help="class summary, histogram and exports of a graded folder")
+    rep.add_argument("out", type=Path)
+    rep.set_defaults(func=cmd_report)
+    return p
+
+
+def cmd_release(args) -> int:
+    from autograder.release import release
+
+    root = args.course or find_root()
+    out = release(root, args.assignment)
+    print(f"released {args.assignment} -> {out.relative_to(root)}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from autograder.validate import validate
+
+    names = None
+    if args.assignment:
+        try:
+            names = sorted(load_assignment(args.course or find_root(), args.assignment).items)
+        except CourseError:
+            names = None  # a student has no hidden checks: use the notebook's own list
+    if not args.notebook.exists():
+        print(f"autograder: {args.notebook} does not exist", file=sys.stderr)
+        return 2
+    v = validate(args.notebook, names, cell_timeout=args.cell_timeout, run_cells=not args.no_run)
+    for p in v.problems:
+        print(f"PROBLEM  {p}")
+    for n in v.graded:
+        print(f"{'MISSING' if n in v.missing else 'found  '}  {n}")
+    tests = [c for c in v.cells if c.is_test]
+    for c in v.cells:
+        if c.is_test or not c.ok:
+            label = "public check" if c.is_test else "cell"
+            print(f"{'ok     ' if c.ok else 'FAILED '}  {label} {c.cell}"
+                  + (f": {c.message}" if c.message else ""))
+    passed = sum(c.ok for c in tests)
+    print(f"\n{len(v.graded) - len(v.missing)}/{len(v.graded)} graded names found, "
+          f"{passed}/{len(tests)} public checks passed")
+    print("Ready to submit." if v.ok else "Not ready: fix the problems above.")
+    return 0 if v.ok else 1
+
+
+def cmd_grade(args) -> int:
+    from autograder.run import run_grading
+
+    return run_grading(args)
+
+
+def cmd_report(args) -> int:
+    from autograder.report.summary import write_report
+
+    paths = write_report(args.out)
+    for label, path in paths.items():
+        print(f"{label:<11} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

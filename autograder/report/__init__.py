@@ -1,0 +1,1 @@
+"""What people read: per-student feedback, the class report, exports for LMSs."""

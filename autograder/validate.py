@@ -1,0 +1,83 @@
+"""A student's pre-submission check: the notebook parses, every graded name is defined, and the
+notebook's own public checks pass when its cells run top to bottom (in the sandbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.notebook import InvalidNotebook, extract, read_notebook, to_python
+from autograder.sandbox import Limits, Sandbox
+from autograder.session import WorkerError, WorkerTimeout, Zygote
+
+
+@dataclass
+class CellOutcome:
+    cell: int
+    is_test: bool
+    ok: bool
+    message: str = ""
+
+
+@dataclass
+class Validation:
+    problems: list[str] = field(default_factory=list)
+    graded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    cells: list[CellOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.missing and all(c.ok for c in self.cells)
+
+
+def graded_names(nb, assignment_names: list[str] | None) -> list[str]:
+    if assignment_names:
+        return assignment_names
+    meta = nb.get("metadata", {}).get("autograder", {})
+    return list(meta.get("graded", []))
+
+
+def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout: float = 120.0,
+             run_cells: bool = True) -> Validation:
+    v = Validation()
+    try:
+        nb = read_notebook(path)
+    except InvalidNotebook as e:
+        v.problems.append(str(e))
+        return v
+    parsed = extract(nb)
+    v.problems += parsed.problems
+    v.graded = graded_names(nb, assignment_names)
+    v.missing = [n for n in v.graded if n not in parsed.definitions]
+    if not run_cells:
+        return v
+    zygote = Zygote(Sandbox.detect())
+    try:
+        child = zygote.spawn(Limits(uid=None, cpu_s=3600))
+        child.request({"op": "load", "chunks": [], "items": []}, None, 30)
+        for index, cell in enumerate(nb.cells, start=1):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            is_test = bool(meta.get("grade")) and not meta.get("solution")
+            try:
+                reply, _ = child.request({"op": "exec", "cell": index,
+                                          "source": to_python(cell.source)}, None, cell_timeout)
+            except WorkerTimeout:
+                v.cells.append(CellOutcome(index, is_test, False,
+                                           f"did not finish within {cell_timeout:g} s"))
+                break
+            err = reply.get("cell_error")
+            msg = ""
+            if err:
+                where = str(err.get("traceback", "")).strip().splitlines()
+                msg = f"{err.get('type')}: {str(err.get('message'))[:300]}" + (
+                    f" ({where[-1]})" if where else "")
+            v.cells.append(CellOutcome(index, is_test, err is None, msg))
+        child.close()
+    except WorkerError as e:
+        v.problems.append(f"the notebook's code crashed the checker: {e}")
+    finally:
+        zygote.close()
+    return v
