@@ -185,7 +185,7 @@ class CheckContext:
                   for a in f64_args]
         params = {}
         if module is not None:
-            params = {n: p.grad for n, p in module.named_parameters() if p.grad is not None}
+            params = {n: p.grad for n, p in module.named_parameters()}
         return Grads(_detach(out), inputs, params)
 
     # -- assertions ---------------------------------------------------------------------------

@@ -183,7 +183,7 @@ class Server:
             params = {}
             owner = getattr(target, "__self__", target)
             if isinstance(owner, torch.nn.Module):
-                params = {n: p.grad for n, p in owner.named_parameters() if p.grad is not None}
+                params = {n: p.grad for n, p in owner.named_parameters()}
             reply["grads"] = {"inputs": enc.encode(inputs), "params": enc.encode(params)}
         return reply, enc
 
