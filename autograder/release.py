@@ -39,6 +39,38 @@ def released_notebook(source: Path) -> nbformat.NotebookNode:
     return nb
 
 
+_MARKERS = {"### BEGIN SOLUTION": "### END SOLUTION",
+            "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
+
+
+def secret_lines(solution_folder: Path, min_length: int = 24) -> set[str]:
+    """Distinctive lines that must never be published: the code between solution and hidden-test
+    markers of the source notebook, and every line of the hidden checks module."""
+    secrets: set[str] = set()
+    public: set[str] = set()  # lines the student notebook shows anyway (imports, skeletons)
+    for nb_path in solution_folder.glob("*.ipynb"):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            end = None
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if end is None and stripped in _MARKERS:
+                    end = _MARKERS[stripped]
+                elif end is not None and stripped == end:
+                    end = None
+                else:
+                    (secrets if end is not None else public).add(stripped)
+    for py in solution_folder.glob("*.py"):
+        secrets.update(line.strip() for line in py.read_text().splitlines())
+    return {s for s in secrets - public
+            if len(s) >= min_length and not s.startswith(("#", "import ", "from "))}
+
+
+def leaked(text: str, secrets: set[str]) -> list[str]:
+    """The secret lines that appear in ``text``."""
+    return sorted(s for s in secrets if s in text)
+
+
 def render(nb: nbformat.NotebookNode) -> str:
     """Stable text of a notebook, so that a committed copy can be compared byte for byte."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -50,6 +82,13 @@ def release(root: Path, assignment_id: str) -> Path:
     if not source.exists():
         raise CourseError(f"{source} is missing")
     out = root / "assignments" / assignment_id / f"{assignment_id}.ipynb"
+    text = render(released_notebook(source))
+    leaks = leaked(json.dumps(json.loads(text)["cells"]), secret_lines(source.parent))
+    leaks += leaked(text, secret_lines(source.parent))
+    if leaks:
+        raise CourseError(f"refusing to release {assignment_id}: the student notebook would "
+                          f"contain solution or hidden-check code, e.g. {leaks[0]!r}; put it "
+                          "between ### BEGIN SOLUTION / ### END SOLUTION markers")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(released_notebook(source)), encoding="utf-8")
+    out.write_text(text, encoding="utf-8")
     return out
