@@ -1,4 +1,4 @@
-"""The ``autograder`` command: release, validate, grade, report. Each command only composes stages."""
+"""The ``autograder`` command: release, validate, grade, report (each only composes stages)."""
 
 from __future__ import annotations
 

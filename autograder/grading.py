@@ -89,7 +89,8 @@ class _Worker:
             reply, _ = self.child.request(header, None, timeout)
         except WorkerTimeout:
             raise LoadFailed("timeout", f"loading the notebook's definitions took longer than "
-                                        f"{timeout:g} s (an infinite loop at module level?)") from None
+                                        f"{timeout:g} s (an infinite loop at module level?)"
+                             ) from None
         except WorkerCrashed as e:
             raise LoadFailed("error", f"loading the notebook's definitions crashed: {e}") from None
         if not isinstance(reply.get("defined"), list) or not isinstance(reply.get("errors"), list):
@@ -189,9 +190,9 @@ def _run_checks(result: SubmissionResult, assignment: Assignment, parsed: Parsed
             skipped.update({i: f"not run: {e.reason}" for i in assignment.items})
         except WorkerTimeout:
             limit = min(variant.check.timeout, left)
+            budget = f"not run: the submission used up its {assignment.time_budget:g} s budget"
             cr.message = (f"timed out after {limit:g} s (an infinite loop, or far too slow?)"
-                          if limit == variant.check.timeout else
-                          f"not run: the submission used up its {assignment.time_budget:g} s budget")
+                          if limit == variant.check.timeout else budget)
             skipped[item] = f"not run: an earlier check of {item} timed out"
         except WorkerCrashed as e:
             cr.message = f"your code crashed the worker process: {e}"
@@ -236,7 +237,8 @@ def _first_error(errors: list) -> str:
 def _load_error_note(err: dict) -> str:
     where = str(err.get("traceback", "")).strip().splitlines()
     loc = where[-1] if where else f"cell {err.get('cell')}"
-    return f"{loc}: {err.get('type')}: {str(err.get('message'))[:300]} (the rest of that cell was skipped)"
+    message = str(err.get("message"))[:300]
+    return f"{loc}: {err.get('type')}: {message} (the rest of that cell was skipped)"
 
 
 def _finish(result: SubmissionResult, status: str, reason: str, start: float,

@@ -38,7 +38,8 @@ def run_grading(args) -> int:
         raise CourseError(f"no student folders in {args.submissions}")
     options = GradeOptions(device=args.device, seed=args.seed)
     store = ResultStore(args.out)
-    todo = [s for s in subs if not (args.resume and _reusable(store.load(s.student_id), s, options))]
+    todo = [s for s in subs
+            if not (args.resume and _reusable(store.load(s.student_id), s, options))]
     kept = len(subs) - len(todo)
     if not args.quiet:
         print(f"grading {assignment.id}: {len(todo)} submission(s)"

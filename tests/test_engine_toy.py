@@ -95,14 +95,15 @@ def test_forbidden_calls_are_caught_at_run_time(toy_root, body):
 
 
 def test_forbidden_call_found_statically(toy_root):
-    src = GOOD_TOY.replace("return (a[:, :, None] * b[None, :, :]).sum(1)",
-                           "if False:\n        torch.matmul(a, b)\n    return (a[:, :, None] * b[None, :, :]).sum(1)")
+    body = "return (a[:, :, None] * b[None, :, :]).sum(1)"
+    src = GOOD_TOY.replace(body, f"if False:\n        torch.matmul(a, b)\n    {body}")
     c = _by_item(grade_source("toy", src, root=toy_root))["no_matmul"][0]
     assert not c.passed and "uses a forbidden call: torch.matmul (cell 1" in c.message
 
 
 def test_hung_function_costs_one_timeout_and_the_rest_is_graded(toy_root):
-    src = GOOD_TOY.replace("def slow():\n    return 1", "def slow():\n    while True:\n        pass")
+    src = GOOD_TOY.replace("def slow():\n    return 1",
+                           "def slow():\n    while True:\n        pass")
     r = grade_source("toy", src, root=toy_root)
     by = _by_item(r)
     assert r.status == "graded" and r.score == 7

@@ -114,7 +114,7 @@ class CheckContext:
 
     # -- the worker ---------------------------------------------------------------------------
     def lib(self, dotted: str) -> Remote:
-        """A library object (torch, math, numpy) in the worker, as it was before student code ran."""
+        """A library object (torch, math, numpy) in the worker, as before student code ran."""
         return Remote(self, {"lib": dotted}, dotted)
 
     def build(self, ctor: Remote, *args: Any, **kwargs: Any) -> Remote:
@@ -134,7 +134,8 @@ class CheckContext:
         params = self._decode(grads.get("params", {"__dict__": []}), reply["__tensors__"])
         return Grads(value, list(inputs), dict(params))
 
-    def time(self, fn: Remote, *args: Any, number: int = 3, repeat: int = 5, **kwargs: Any) -> float:
+    def time(self, fn: Remote, *args: Any, number: int = 3, repeat: int = 5,
+             **kwargs: Any) -> float:
         """Median seconds per call, measured by the grader's clock around the worker."""
         self._call(fn, args, kwargs, discard=True)  # warm-up
         times = []

@@ -77,7 +77,7 @@ class Variant:
 
 
 class Assignment:
-    """The registry of one assignment: ``A.item(...)`` declares a name, ``@A.check(...)`` a check."""
+    """One assignment's registry: ``A.item(...)`` declares a name, ``@A.check(...)`` a check."""
 
     def __init__(self, id: str, title: str = "", time_budget: float = 300.0,
                  load_timeout: float = 60.0):

@@ -19,8 +19,8 @@ _STATUS_TEXT = {
 }
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1d1d1f;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.45}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:1.8rem}
 .score{font-size:2rem;font-weight:600} .muted{color:#666}
 table{border-collapse:collapse;width:100%;margin:.4rem 0} td,th{padding:.35rem .5rem;

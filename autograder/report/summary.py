@@ -101,8 +101,9 @@ def _html(s: dict) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{escape(s['assignment'])}: class report</title><style>
 body{{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}} td,th{{padding:.3rem .5rem;border-bottom:1px solid #ddd;
-text-align:left;font-size:.92rem}} .stats td{{border:none}}</style></head><body>
+table{{border-collapse:collapse;width:100%}}
+td,th{{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;font-size:.92rem}}
+.stats td{{border:none}}</style></head><body>
 <h1>{escape(s['assignment'])}: class report</h1>
 <table class="stats"><tr><td>Submissions</td><td>{s['students']} ({statuses})</td></tr>
 <tr><td>Mean / median</td><td>{s['mean']:.2f} / {s['median']:.2f} of {s['max_score']:g}</td></tr>
