@@ -23,7 +23,8 @@ def test_tensor_created_without_device_fails_on_cuda():
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
     x = F.pad(x, (pw, pw, ph, ph))
     n, c, h, w = x.shape
