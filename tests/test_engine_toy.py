@@ -59,7 +59,7 @@ def test_numpy_result_is_rejected_by_type(toy_root):
 def test_exact_type_int_vs_tensor(toy_root):
     src = GOOD_TOY.replace("return n + 1", "return torch.tensor(n + 1)")
     c = _by_item(grade_source("toy", src, root=toy_root))["count"][0]
-    assert not c.passed and "should be a int (5), got a tensor" in c.message
+    assert not c.passed and "should be an int (5), got a tensor" in c.message
 
 
 def test_module_gradients_and_state_dict(toy_root):

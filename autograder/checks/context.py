@@ -449,7 +449,9 @@ def _kind(v: Any) -> str:
         return f"a tensor of shape {tuple(v.shape)} ({_dt(v.dtype)})"
     if v is None:
         return "None"
-    return f"a {type(v).__name__} ({str(v)[:40]})"
+    name = type(v).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name} ({str(v)[:40]})"
 
 
 def _short(v: Any) -> str:
