@@ -56,6 +56,7 @@ def histogram(results: list[SubmissionResult], path: Path) -> Path:
     ax.hist(scores, bins=bins, range=(0, top), color="#3b6ea5", edgecolor="white")
     ax.set_xlabel(f"score (out of {top:g})")
     ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"{results[0].assignment if results else ''}: {len(scores)} submissions")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
