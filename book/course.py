@@ -127,3 +127,39 @@ def style() -> None:
             "grid.alpha": 0.3,
         }
     )
+
+
+def train_steps(
+    model: nn.Module,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    weight_decay: float = 0.05,
+    curve_every: int = 0,
+    seed: int = 0,
+) -> tuple[float, list[tuple[int, float]]]:
+    """Train for a fixed number of steps with AdamW and a one-cycle schedule on random batches.
+
+    Comparing models (or training-set sizes) at equal steps keeps the compute equal. Returns the
+    final test error and, every `curve_every` steps (if > 0), (step, test error) pairs.
+    """
+    set_seed(seed)
+    x_train, y_train, x_test, y_test = data
+    dev = device()
+    model.to(dev)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    curve = []
+    for step in range(1, steps + 1):
+        model.train()
+        idx = torch.randint(0, len(x_train), (batch_size,), generator=gen)
+        loss = nn.functional.cross_entropy(model(x_train[idx].to(dev)), y_train[idx].to(dev))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        schedule.step()
+        if curve_every and step % curve_every == 0:
+            curve.append((step, error_rate(model, x_test, y_test)))
+    return error_rate(model, x_test, y_test), curve
