@@ -147,7 +147,16 @@ def grade_submission(sub: Submission, assignment: Assignment, zygote: Zygote,
         result.checks = [c for c in result.checks]
         return _finish(result, "timeout", f"the submission used up its {assignment.time_budget:g} "
                                           "s time budget", start, zero=True)
-    return _finish(result, result.status, result.reason, start)
+    return _finish(result, result.status, result.reason or _problems(result), start)
+
+
+def _problems(result: SubmissionResult) -> str:
+    """The gradebook's reason for a graded notebook with problems: names not defined, cells
+    skipped, definitions that failed to load (empty for a clean notebook)."""
+    parts = [f"not defined: {', '.join(result.items_missing)}"] if result.items_missing else []
+    parts += result.notes[:2]
+    text = "; ".join(parts)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _run_checks(result: SubmissionResult, assignment: Assignment, parsed: ParsedNotebook,
@@ -199,6 +208,7 @@ def _run_checks(result: SubmissionResult, assignment: Assignment, parsed: Parsed
             skipped[item] = f"not run: an earlier check of {item} timed out"
         except WorkerCrashed as e:
             cr.message = f"your code crashed the worker process: {e}"
+            skipped[item] = f"not run: an earlier check of {item} crashed the worker process"
         cr.duration_s = round(time.monotonic() - t0, 4)
     result.score = round(sum(c.points for c in result.checks), 6)
 

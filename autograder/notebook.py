@@ -70,6 +70,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
             from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise InvalidNotebook(f"{path.name} is JSON but not a Jupyter notebook")
+    if not isinstance(data.get("cells", data.get("worksheets")), list):
+        raise InvalidNotebook(f"{path.name} is not a valid notebook: its cells are not a list")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -9,8 +9,10 @@ unprivileged uid (when the grader runs as root) and is bounded by resource limit
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field
@@ -28,10 +30,12 @@ class Limits:
     """Bounds on one submission's process (and everything it starts)."""
 
     cpu_s: int = 600  # CPU seconds for the whole submission
-    memory_bytes: int | None = 6 << 30  # address space; None on CUDA (use cgroups / the scheduler)
-    processes: int = 64  # per unprivileged uid
+    # Address space the submission may add to what the pre-loaded parent already maps (torch alone
+    # maps ~3.3 GB); enforced with RLIMIT_AS. None on CUDA (use cgroups / the scheduler).
+    memory_bytes: int | None = 6 << 30
+    processes: int = 64  # processes and threads, per unprivileged uid
     open_files: int = 256
-    file_bytes: int = 16 << 20  # largest file the submission may write (also bounds its output)
+    file_bytes: int = 16 << 20  # largest file the submission may write (its output is discarded)
     max_payload: int = 512 << 20  # largest reply the grader reads back
     uid: int | None = None  # drop to this uid in the child when the grader runs as root
 
@@ -39,7 +43,12 @@ class Limits:
         return asdict(self)
 
 
-SANDBOX_UID_BASE = 61000  # slot i runs student code as uid 61000 + i (no passwd entry needed)
+# Slot i runs student code as uid SANDBOX_UID_BASE + i (no passwd entry needed). Two graders that
+# run at the same time on one machine should use different bases (AUTOGRADER_UID_BASE), since the
+# process limit counts per uid.
+SANDBOX_UID_BASE = int(os.environ.get("AUTOGRADER_UID_BASE", "61000"))
+TMP_BYTES = 512 << 20  # size of the sandbox's private /tmp (a tmpfs, i.e. memory) where bwrap can
+#                      bound it
 
 
 @dataclass
@@ -65,16 +74,31 @@ class Sandbox:
         devices = _nvidia_devices() if device.startswith("cuda") else []
         return cls("bwrap", devices=devices)
 
-    def command(self, control_fd: int) -> list[str]:
-        python = [sys.executable, "-m", "autograder.worker.zygote", "--control-fd", str(control_fd)]
+    def command(self, control_fd: int, args_fd: int | None = None) -> list[str]:
+        """The command line that starts a zygote. It reads its program from stdin (``program``), so
+        that neither its command line nor its environment names the grader. With ``args_fd``,
+        bubblewrap reads its own options from that descriptor (``bwrap_options``) instead of the
+        command line, which the student's code could read in /proc/1/cmdline."""
+        python = [sys.executable, "-I", "-B", "-"]
         if self.kind == "none":
             return python
-        return ["bwrap", *self.bwrap_args(), "--", *python]
+        if args_fd is None:
+            return ["bwrap", *self.bwrap_args(), "--", *python]
+        return ["bwrap", "--args", str(args_fd), "--", *python]
+
+    def bwrap_options(self) -> bytes:
+        """What to write to ``args_fd`` (NUL-separated)."""
+        return b"".join(a.encode() + b"\0" for a in self.bwrap_args())
+
+    def program(self, control_fd: int) -> bytes:
+        """The zygote's program, fed to the interpreter on stdin."""
+        args = ["--control-fd", str(control_fd), "--sandbox", self.kind]
+        return (f"from autograder.worker.zygote import main\nmain({args!r})\n").encode()
 
     def env(self) -> dict[str, str]:
+        """The zygote's environment: nothing in it says that this is a grader."""
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-               "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-               "AUTOGRADER_SANDBOX": self.kind}
+               "OMP_NUM_THREADS": "1"}
         for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
@@ -92,8 +116,10 @@ class Sandbox:
             args += ["--perms", "0755", "--dir", parent]
         for path in binds:
             args += ["--ro-bind-try", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
-                 "--dir", "/run"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"]
+        if _bwrap_supports("--size"):
+            args += ["--size", str(TMP_BYTES)]
+        args += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--dir", "/run"]
         for dev in self.devices:
             args += ["--dev-bind-try", dev, dev]
         return args
@@ -128,10 +154,18 @@ def _nvidia_devices() -> list[str]:
     ]
 
 
+@functools.cache
+def _bwrap_supports(option: str) -> bool:
+    """Whether this bubblewrap knows ``option`` (older ones lack ``--size``)."""
+    try:
+        r = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option in (r.stdout + r.stderr)
+
+
 def _probe_bwrap(bwrap: str) -> str:
     """'' if bubblewrap can create the sandbox here, else why not."""
-    import subprocess
-
     probe = Sandbox("bwrap")
     try:
         r = subprocess.run([bwrap, *probe.bwrap_args(), "--", sys.executable, "-c", "0"],

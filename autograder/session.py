@@ -8,9 +8,11 @@ that stalls past its deadline, crashes or breaks the protocol is killed by its z
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -55,17 +57,32 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.ctrl: socket.socket | None = None
         self.info: ZygoteInfo | None = None
+        self._stderr = None  # the zygote's stderr, a temporary file (a pipe nobody reads can fill)
 
     def start(self) -> ZygoteInfo:
+        if self.proc is not None or self.ctrl is not None:
+            self.close()
         t0 = time.perf_counter()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = theirs.fileno()
-        self.proc = subprocess.Popen(
-            self.sandbox.command(fd), pass_fds=[fd], env=self.sandbox.env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        theirs.close()
+        args_r = None
+        keep = [fd]
+        if self.sandbox.kind != "none":
+            args_r = _fd_with(self.sandbox.bwrap_options())
+            keep.append(args_r)
+        program_r = _fd_with(self.sandbox.program(fd))
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(
+                self.sandbox.command(fd, args_r), pass_fds=keep, env=self.sandbox.env(),
+                stdin=program_r, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+            os.close(program_r)
+            if args_r is not None:
+                os.close(args_r)
         self.ctrl = ours
         reply = self._recv_ctrl(self.start_timeout)
         if reply is None or not reply.get("ready"):
@@ -131,6 +148,9 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 pass
             self.proc = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def _recv_ctrl(self, timeout: float) -> dict | None:
         assert self.ctrl is not None
@@ -149,15 +169,28 @@ class Zygote:
             return None
 
     def _stderr_tail(self) -> str:
-        if self.proc is None or self.proc.stderr is None:
-            return ""
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
+        if self._stderr is None:
+            return ""
         try:
-            err = self.proc.stderr.read()[-2000:].decode(errors="replace").strip()
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - 2000))
+            err = self._stderr.read().decode(errors="replace").strip()
         except (OSError, ValueError):
             err = ""
         return err.splitlines()[-1] if err else "no output"
+
+
+def _fd_with(data: bytes) -> int:
+    """A descriptor to read ``data`` from (an unlinked temporary file: a pipe's buffer is small)."""
+    with tempfile.TemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        fd = os.dup(f.fileno())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 class Child:

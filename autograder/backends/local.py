@@ -31,9 +31,10 @@ class LocalBackend(Backend):
         assignment = load_assignment(job.course_root, job.assignment_id)
         sandbox = self.sandbox or Sandbox.detect(require=job.require_sandbox,
                                                  device=job.options.device)
-        if sandbox.kind == "none" and not self.quiet:
+        if sandbox.kind == "none":  # a security warning: printed even with --quiet
             print(f"WARNING: grading WITHOUT a sandbox: {sandbox.reason}. Student code can read "
-                  "this machine's files. Install bubblewrap, or pass --require-sandbox to refuse.",
+                  "this machine's files and use its network. Install bubblewrap (and allow user "
+                  "namespaces, or grade as root), or pass --require-sandbox to refuse.",
                   file=sys.stderr)
         todo: queue.Queue[Submission] = queue.Queue()
         for s in job.submissions:

@@ -90,12 +90,14 @@ class Server:
         if op == "call":
             return self.call(h, tensors)
         if op == "getattr":
-            enc = self._encoder()
-            target, _ = self._resolve(h["target"], tensors)
-            return {"value": enc.encode(target)}, enc
+            target, item = self._resolve(h["target"], tensors)
+            enc = self._encoder(item)
+            with self.forbidder.active(item), _student_errors():
+                return {"value": enc.encode(target)}, enc
         if op == "describe":
-            target, _ = self._resolve(h["target"], tensors)
-            return {"value": describe(target)}, None
+            target, item = self._resolve(h["target"], tensors)
+            with self.forbidder.active(item), _student_errors():
+                return {"value": describe(target)}, None
         if op == "release":
             for hid in h.get("handles", []):
                 self.handles.pop(hid, None)
@@ -162,29 +164,29 @@ class Server:
         number = max(1, int(h.get("number", 1)))
         if self.state:
             self.state.restore()
-        start = time.perf_counter()
+        enc = self._encoder(item)
+        reply: dict[str, Any] = {}
+        # Everything that can run the student's code stays inside the guard: the call, the
+        # backward pass, and the encoding of the result (a patched Tensor method, a module's
+        # named_parameters), so that no forbidden operation escapes it.
         with self.forbidder.active(item), _student_errors():
+            start = time.perf_counter()
             for _ in range(number):
                 result = target(*args, **kwargs)
             if grad_output is not None:
                 _autograd_backward(_tensors_of(result), _tensors_of(grad_output))
-        elapsed = time.perf_counter() - start
+            reply["elapsed"] = time.perf_counter() - start
+            reply["value"] = None if h.get("discard") else enc.encode(result)
+            if grad_output is not None:
+                inputs = [a.grad if isinstance(a, torch.Tensor) and a.requires_grad else None
+                          for a in args]
+                params = {}
+                owner = getattr(target, "__self__", target)
+                if isinstance(owner, torch.nn.Module):
+                    params = {n: p.grad for n, p in owner.named_parameters()}
+                reply["grads"] = {"inputs": enc.encode(inputs), "params": enc.encode(params)}
         if self.state:
             self.state.restore()
-        enc = self._encoder(item)
-        reply: dict[str, Any] = {"elapsed": elapsed}
-        if h.get("discard"):
-            reply["value"] = None
-        else:
-            reply["value"] = enc.encode(result)
-        if grad_output is not None:
-            inputs = [a.grad if isinstance(a, torch.Tensor) and a.requires_grad else None
-                      for a in args]
-            params = {}
-            owner = getattr(target, "__self__", target)
-            if isinstance(owner, torch.nn.Module):
-                params = {n: p.grad for n, p in owner.named_parameters()}
-            reply["grads"] = {"inputs": enc.encode(inputs), "params": enc.encode(params)}
         return reply, enc
 
     # -- helpers ---------------------------------------------------------------------------

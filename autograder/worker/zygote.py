@@ -22,15 +22,23 @@ import sys
 import tempfile
 import time
 
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 _DEBUG = bool(os.environ.get("AUTOGRADER_DEBUG"))
+_REAPED: dict[int, int] = {}  # exit statuses collected by _reap_all
+_SANDBOX = "none"  # how this zygote was started: "bwrap" (private /tmp, pid namespace) or "none"
 
 
 def main(argv: list[str] | None = None) -> None:
+    global _SANDBOX
     parser = argparse.ArgumentParser(prog="autograder-zygote")
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--scratch", default=None)
+    parser.add_argument("--sandbox", default="none", help="bwrap or none (as started)")
     opts = parser.parse_args(argv)
+    _SANDBOX = opts.sandbox
+    _close_fds_except(opts.control_fd)
+    _set_dumpable(False)  # a student's process running as our uid cannot ptrace us
 
     t0 = time.perf_counter()
     import torch  # noqa: F401 - the point of the zygote is to pay for this once
@@ -40,9 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     preload.warm()
     ctrl = socket.socket(fileno=opts.control_fd)
     _set_subreaper()
-    scratch_root = opts.scratch or tempfile.mkdtemp(prefix="ag-scratch-")
+    # Neutral names (nothing says "grader"); traversable (0711) so that the unprivileged uid can
+    # reach its own folder inside, but not list the others.
+    scratch_root = opts.scratch or tempfile.mkdtemp()
+    os.chmod(scratch_root, 0o711)
     _send(ctrl, {"ready": True, "pid": os.getpid(), "import_s": time.perf_counter() - t0,
-                 "sandbox": os.environ.get("AUTOGRADER_SANDBOX", "none")})
+                 "sandbox": _SANDBOX})
     counter = 0
     while True:
         try:
@@ -52,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         if not msg:
             return
         req = json.loads(msg)
+        if req.get("op") == "kill" and not fds:
+            continue  # for a child that had already exited (its status was sent): nothing to do
         if req.get("op") != "fork" or not fds:
             for fd in fds:
                 os.close(fd)
@@ -68,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
         _send(ctrl, {"pid": pid})
         status = _supervise(ctrl, pid)
         shutil.rmtree(scratch, ignore_errors=True)
+        if _SANDBOX == "bwrap":  # /tmp and /dev/shm are this sandbox's own: leave nothing behind
+            _clean_shared_dirs(keep=scratch_root)
         _send(ctrl, {"exited": status})
 
 
@@ -79,28 +94,38 @@ def _run_child(fd: int, scratch: str, req: dict) -> None:
         sock = socket.socket(fileno=fd)
         limits = req.get("limits", {})
         uid = limits.get("uid")
-        if uid is not None and os.getuid() == 0:
+        drop = uid is not None and os.getuid() == 0
+        if drop:
             os.chown(scratch, uid, uid)
         os.chdir(scratch)
-        env_home = {"HOME": scratch, "TMPDIR": scratch, "PWD": scratch}
+        _oom_first()
+        # What a plain Python process would have: nothing names the grader.
         os.environ.clear()
         os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-                           **env_home})
-        out = os.open(os.path.join(scratch, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                      0o600)
-        if uid is not None and os.getuid() == 0:
-            os.fchown(out, uid, uid)
+                           "HOME": scratch, "TMPDIR": scratch, "PWD": scratch, "USER": "user",
+                           "LOGNAME": "user"})
+        sys.argv = [""]
+        # Nothing the submission prints is read, so it goes nowhere: printing never fails and
+        # never fills a disk, however much of it there is (only time bounds it). With
+        # AUTOGRADER_DEBUG it goes to a file in the scratch folder, bounded by file_bytes.
+        if _DEBUG:
+            out = os.open(os.path.join(scratch, ".output"), os.O_WRONLY | os.O_CREAT, 0o600)
+            if drop:
+                os.fchown(out, uid, uid)
+        else:
+            out = os.open(os.devnull, os.O_WRONLY)
         os.dup2(out, 1)
         os.dup2(out, 2)
         os.close(out)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        _apply_limits(limits)
-        if uid is not None and os.getuid() == 0:
+        _apply_limits(limits, dropped=drop)
+        if drop:
             os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        _set_dumpable(True)  # its own /proc/self is readable, as in any process
         from autograder.worker.server import Server
         from autograder.worker.state import configure
 
@@ -118,7 +143,7 @@ def _run_child(fd: int, scratch: str, req: dict) -> None:
         os._exit(code)
 
 
-def _apply_limits(limits: dict) -> None:
+def _apply_limits(limits: dict, dropped: bool) -> None:
     table = {
         "cpu_s": resource.RLIMIT_CPU,
         "memory_bytes": resource.RLIMIT_AS,
@@ -131,11 +156,53 @@ def _apply_limits(limits: dict) -> None:
         value = limits.get(key)
         if value is None:
             continue
-        soft, hard = resource.getrlimit(which)
         value = int(value)
+        if key == "memory_bytes":
+            # on top of what the pre-loaded interpreter maps already (torch: ~3.3 GB)
+            value += _address_space()
+        elif key == "processes" and not dropped and _SANDBOX == "none":
+            # Counted per uid: without a uid of its own or a user namespace, the submission shares
+            # the count with everything this user runs.
+            value += _tasks_of(os.getuid())
+        soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(which, (value, value))
+
+
+def _address_space() -> int:
+    """This process's mapped address space in bytes (VmSize)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tasks_of(uid: int) -> int:
+    """Processes and threads that count against ``uid``'s RLIMIT_NPROC (as far as /proc shows)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _oom_first() -> None:
+    """If memory runs out, the kernel kills a submission's process before anything else."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
 
 
 def _supervise(ctrl: socket.socket, pid: int) -> int | None:
@@ -155,8 +222,11 @@ def _supervise(ctrl: socket.socket, pid: int) -> int | None:
             if json.loads(msg).get("op") == "kill":
                 _kill_tree(pid)
                 break
-        _, raw = os.waitpid(pid, 0)
-        status = os.waitstatus_to_exitcode(raw)
+        try:
+            _, raw = os.waitpid(pid, 0)
+            status = os.waitstatus_to_exitcode(raw)
+        except ChildProcessError:  # already reaped while killing what it left behind
+            status = _REAPED.get(pid)
     finally:
         os.close(pidfd)
         _kill_descendants()
@@ -215,11 +285,49 @@ def _kill_descendants() -> None:
 def _reap_all() -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, raw = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        if len(_REAPED) > 1000:
+            _REAPED.clear()
+        _REAPED[pid] = os.waitstatus_to_exitcode(raw)
+
+
+def _clean_shared_dirs(keep: str) -> None:
+    """Empty the sandbox's /tmp (but for the scratch root) and /dev/shm after a submission, so that
+    nothing one submission left there is seen by the next one."""
+    for root in ("/tmp", "/dev/shm"):
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            if path == keep:
+                continue
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+def _close_fds_except(keep: int) -> None:
+    """Close every inherited descriptor but stdin/out/err and the control socket."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+
+
+def _set_dumpable(flag: bool) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0)
+    except OSError:
+        pass
 
 
 def _set_subreaper() -> None:
