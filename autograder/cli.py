@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True,
+                           metavar="{release,validate,grade,report}")  # grade-shard is internal
 
     r = sub.add_parser("release", help="solutions/<id> -> assignments/<id>/<id>.ipynb")
     r.add_argument("assignment")
@@ -57,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--mem", default="8G", help="Slurm memory per task")
     g.add_argument("--slurm-tasks", type=int, default=None, help="Slurm array size")
     g.set_defaults(func=cmd_grade)
+
+    # Internal: one task of a Slurm array job (see autograder/backends/slurm.py); not in --help.
+    sh = sub.add_parser("grade-shard")
+    sh.add_argument("manifest", type=Path)
+    sh.add_argument("--index", type=int, required=True)
+    sh.add_argument("--of", type=int, required=True)
+    sh.set_defaults(func=cmd_grade_shard)
 
     rep = sub.add_parser("report", help="class summary, histogram and exports of a graded folder")
     rep.add_argument("out", type=Path)
@@ -107,6 +115,12 @@ def cmd_grade(args) -> int:
     from autograder.run import run_grading
 
     return run_grading(args)
+
+
+def cmd_grade_shard(args) -> int:
+    from autograder.backends.slurm import grade_shard
+
+    return grade_shard(args.manifest, args.index, args.of)
 
 
 def cmd_report(args) -> int:
