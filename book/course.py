@@ -93,7 +93,8 @@ def train_classifier(
     x_train, y_train, x_test, y_test = data
     dev = device()
     model.to(dev)
-    opt = optimizer(model.parameters()) if optimizer else torch.optim.Adam(model.parameters(), lr=lr)
+    params = model.parameters()
+    opt = optimizer(params) if optimizer else torch.optim.Adam(params, lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     g = torch.Generator().manual_seed(seed)
