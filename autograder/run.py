@@ -44,7 +44,8 @@ def run_grading(args) -> int:
     if not args.quiet:
         print(f"grading {assignment.id}: {len(todo)} submission(s)"
               + (f", {kept} kept from an earlier run" if kept else "")
-              + f", {args.workers} worker(s), device {args.device}", file=sys.stderr)
+              + (f", {args.workers} worker(s)" if args.backend == "local" else ", on Slurm")
+              + f", device {args.device}", file=sys.stderr)
     backend_opts = {"workers": args.workers, "quiet": args.quiet}
     if args.backend == "slurm":
         backend_opts = {"partition": args.partition, "time_limit": args.time_limit,
