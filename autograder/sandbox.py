@@ -108,7 +108,8 @@ class Sandbox:
         args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
                 "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "worker"]
         if os.getuid() != 0:
-            args.append("--unshare-user")
+            # a user namespace where they are allowed; a setuid bwrap does without one
+            args.append("--unshare-user-try")
         binds = _system_paths() + self.extra_ro + _python_paths()
         # bubblewrap creates missing parent directories private (0700); the unprivileged uid of
         # the student's process must be able to traverse them.
@@ -148,10 +149,25 @@ def _python_paths() -> list[str]:
 
 
 def _nvidia_devices() -> list[str]:
+    """The NVIDIA device nodes of this job: the control nodes, and the GPUs this process may open
+    (a scheduler that gives the job some GPUs of a node refuses the others through its cgroup)."""
     dev = Path("/dev")
-    return sorted(str(p) for p in dev.glob("nvidia*")) + [
-        str(p) for p in (dev / "dri").glob("*") if (dev / "dri").exists()
-    ]
+    found = []
+    for p in sorted(dev.glob("nvidia*")):
+        if p.name[len("nvidia"):].isdigit() and not _can_open(p):
+            continue
+        found.append(str(p))
+    if (dev / "dri").exists():
+        found += sorted(str(p) for p in (dev / "dri").glob("*"))
+    return found
+
+
+def _can_open(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
 
 
 @functools.cache

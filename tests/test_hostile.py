@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -292,3 +293,31 @@ def test_a_check_timeout_kills_only_that_child(tmp_path):
         again.close()
     finally:
         zygote.close()
+
+
+@pytest.mark.skipif(not IS_ROOT or not shutil.which("unshare"),
+                    reason="needs root and unshare(1) to run the grader as another uid")
+def test_a_grader_that_is_not_root_sandboxes_in_a_user_namespace(tmp_path):
+    """Not root, the grader cannot give student code a uid of its own: bubblewrap puts the worker
+    in a user namespace instead. The grader runs here as uid 1000 of a user namespace."""
+    course = fast_course(tmp_path / "course")
+    values = {"HOST_FILES": repr([str(ROOT / "solutions"), str(course), str(tmp_path / "out")])}
+    notebooks = {"honest": solution_notebook()}
+    for name in ("read_hidden", "detect_grading"):
+        case = CASES[name]
+        notebooks[name] = build_notebook({k: _fill(v, values) for k, v in case.code.items()})
+    subs = write_submissions(tmp_path / "subs", notebooks)
+    out = tmp_path / "out"
+    cmd = ["unshare", "--user", "--map-user=1000", "--map-group=1000", sys.executable, "-m",
+           "autograder.cli", "grade", "a1_convolution", str(subs), "--out", str(out), "--course",
+           str(course), "--workers", "2", "--quiet", "--require-sandbox"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = results(out)
+    assert {k: (v["status"], v["sandbox"]) for k, v in got.items()} == \
+        {k: ("graded", "bwrap") for k in notebooks}
+    assert got["honest"]["score"] == got["honest"]["max_score"]
+    assert got["detect_grading"]["score"] == got["detect_grading"]["max_score"]
+    messages = [c["message"] for c in got["read_hidden"]["checks"]
+                if c["item"] == "receptive_field"]
+    assert messages and all("visible=[]" in m for m in messages), messages
