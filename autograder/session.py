@@ -128,9 +128,13 @@ class Zygote:
         except OSError:
             self.close()
 
-    def wait_child(self, timeout: float = 10.0) -> int | None:
-        """The exit status of the current child, once the zygote reports it (None if unknown)."""
+    def wait_child(self, timeout: float = 10.0, kill_after: bool = False) -> int | None:
+        """The exit status of the current child, once the zygote reports it (None if unknown).
+        With ``kill_after``, a child still running after ``timeout`` is killed (not the zygote)."""
         reply = self._recv_ctrl(timeout)
+        if reply is None and kill_after and self.alive:
+            self.kill_child()
+            reply = self._recv_ctrl(10.0) if self.ctrl is not None else None
         if reply is None:
             self.close()  # the zygote itself is stuck or gone: start afresh next time
             return None
@@ -260,6 +264,5 @@ class Child:
             pass
         self.dead = True
         self.sock.close()
-        self.exit_status = self.zygote.wait_child(timeout=5.0)
-        if self.exit_status is None:
-            return
+        # a well-behaved child is gone at once; one that ignores the request is killed
+        self.exit_status = self.zygote.wait_child(timeout=2.0, kill_after=True)

@@ -7,7 +7,8 @@ public-check cells and a small demo cell left in, and every few students a wrong
 run, times
 
 1. `autograder grade a1_convolution <subs> --out <dir> --workers W` (the real hidden checks,
-   timing check included), as a user runs it;
+   timing check included), as a user runs it; and again without the one check that times conv2d
+   against F.conv2d, which is most of the checks' own compute;
 2. `nbgrader autograde a1_convolution --force` in a throwaway nbgrader course (source/, release via
    `nbgrader generate_assignment`, submitted/<student>/a1_convolution/), which executes every
    notebook's cells in a fresh kernel;
@@ -110,9 +111,9 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]
     return elapsed, r.stdout + r.stderr
 
 
-def ours(subs: Path, out: Path, workers: int) -> dict:
+def ours(subs: Path, out: Path, workers: int, course: Path = ROOT) -> dict:
     wall, _ = run([str(BIN / "autograder"), "grade", ASSIGNMENT, str(subs), "--out", str(out),
-                   "--workers", str(workers), "--quiet"], cwd=ROOT)
+                   "--workers", str(workers), "--quiet", "--course", str(course)], cwd=ROOT)
     results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
     durations = [r["duration_s"] for r in results]
     checks = [sum(c["duration_s"] for c in r["checks"]) for r in results]
@@ -121,6 +122,17 @@ def ours(subs: Path, out: Path, workers: int) -> dict:
             "sandbox": results[0]["sandbox"], "mean_submission": statistics.mean(durations),
             "mean_checks": statistics.mean(checks),
             "mean_rest": statistics.mean(d - c for d, c in zip(durations, checks))}
+
+
+def without_timing_check(tmp: Path) -> Path:
+    """A copy of the course whose a1 checks lack the one timing check (conv2d vs F.conv2d, ~30
+    convolutions of an 8x64x32x32 input per submission)."""
+    course = tmp / "no_timing_course"
+    target = course / "solutions" / ASSIGNMENT
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, target)
+    with (target / "checks.py").open("a") as f:
+        f.write('\nA.checks[:] = [c for c in A.checks if c.name != "conv_speed"]\n')
+    return course
 
 
 def nbgrader(subs: dict[str, nbformat.NotebookNode], course: Path) -> dict:
@@ -223,6 +235,10 @@ def main() -> None:
         print(f"  per submission, as its worker saw it: {a['mean_submission']:.2f} s, of which "
               f"checks {a['mean_checks']:.2f} s and the rest {a['mean_rest']:.3f} s", flush=True)
 
+        a2 = ours(subs, tmp / "ours_no_timing", args.workers, without_timing_check(tmp))
+        print(f"  the same without the conv2d timing check: {a2['wall']:.1f} s wall, checks "
+              f"{a2['mean_checks']:.2f} s per submission", flush=True)
+
         b = nbgrader(notebooks, tmp / "nbgrader_course")
         print(f"\nnbgrader autograde: {b['wall']:.1f} s wall for {b['n']}, "
               f"{b['wall'] / b['n']:.2f} s per submission "
@@ -237,7 +253,8 @@ def main() -> None:
               f"(interpreter + torch import); without the sandbox {s['none']:.2f} s"
               + (f"; bubblewrap alone {s['bwrap_alone'] * 1e3:.0f} ms" if "bwrap_alone" in s
                  else ""))
-        print(f"\nratio nbgrader / ours: {b['wall'] / a['wall']:.1f}x (wall, {args.n} submissions)")
+        print(f"\nratio nbgrader / ours: {b['wall'] / a['wall']:.1f}x (wall, {args.n} submissions; "
+              f"{b['wall'] / a2['wall']:.1f}x without the timing check)")
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         if args.keep is None:

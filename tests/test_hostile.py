@@ -291,8 +291,34 @@ def test_a_check_timeout_kills_only_that_child(tmp_path):
         reply, _ = again.request({"op": "ping"}, None, 30)
         assert reply == {"ok": True}
         again.close()
+        assert again.exit_status == 0
+
+        # a child that patches the worker so that it never exits when asked is killed, not its
+        # zygote
+        stubborn = zygote.spawn(Limits())
+        stubborn.request({"op": "load", "chunks": [{"cell": 1, "source": NEVER_EXIT}],
+                          "items": []}, None, 30)
+        stubborn.close()
+        assert stubborn.exit_status == -signal.SIGKILL
+        assert zygote.alive and zygote.info.pid == info.pid
     finally:
         zygote.close()
+
+
+NEVER_EXIT = """
+class _Stay:
+    import sys, time
+    _server = sys.modules["autograder.worker.server"]
+    _recv = _server.recv_message
+
+    def recv(sock, limit, _recv=_recv, time=time):
+        header, tensors = _recv(sock, limit)
+        while header.get("op") == "exit":
+            time.sleep(1)
+        return header, tensors
+
+    _server.recv_message = recv
+"""
 
 
 @pytest.mark.skipif(not IS_ROOT or not shutil.which("unshare"),
