@@ -93,6 +93,8 @@ class Sandbox:
     def program(self, control_fd: int) -> bytes:
         """The zygote's program, fed to the interpreter on stdin."""
         args = ["--control-fd", str(control_fd), "--sandbox", self.kind]
+        if os.environ.get("AUTOGRADER_DEBUG"):  # student output and worker tracebacks to a file
+            args.append("--debug")
         return (f"from autograder.worker.zygote import main\nmain({args!r})\n").encode()
 
     def env(self) -> dict[str, str]:

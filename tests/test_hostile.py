@@ -34,8 +34,8 @@ from tests.grading_helpers import (
 from tests.hostile.cases import CASES, baseline
 
 WHY_NOT = bwrap_usable()
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bool(WHY_NOT), reason=f"needs bubblewrap: {WHY_NOT}")]
+pytestmark = pytest.mark.slow
+needs_bwrap = pytest.mark.skipif(bool(WHY_NOT), reason=f"needs bubblewrap: {WHY_NOT}")
 IS_ROOT = os.getuid() == 0
 SITE = Path(sysconfig.get_paths()["purelib"])
 HOST_TMP_FORGERY = Path("/tmp/forged_gradebook.csv")
@@ -159,6 +159,7 @@ def _remove_planted(before: dict) -> None:
         HOST_TMP_FORGERY.unlink()
 
 
+@needs_bwrap
 def test_batch_completes_with_a_row_per_submission(batch):
     assert batch.proc.returncode == 0, batch.proc.stderr[-3000:]
     assert sorted(batch.results) == sorted(CASES)
@@ -168,6 +169,7 @@ def test_batch_completes_with_a_row_per_submission(batch):
     assert all(r["sandbox"] == "bwrap" for r in batch.results.values())
 
 
+@needs_bwrap
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_case_is_contained(batch, name):
     case = CASES[name]
@@ -193,12 +195,14 @@ def test_hostile_case_is_contained(batch, name):
         assert any(text in m for m in messages), f"no message of {item} says {text!r}\n{context}"
 
 
+@needs_bwrap
 def test_hung_submission_costs_its_budget_once(batch):
     budget, load = 12.0, 4.0  # fast_course's limits
     assert batch.results["hang_everywhere"]["duration_s"] < budget + 6
     assert batch.results["infinite_loop_at_import"]["duration_s"] < load + 6
 
 
+@needs_bwrap
 def test_nothing_outside_the_scratch_space_is_written(batch):
     for key in batch.before:
         assert batch.after[key] == batch.before[key], f"{key} changed during grading"
@@ -211,14 +215,17 @@ def test_nothing_outside_the_scratch_space_is_written(batch):
     assert forged["score"] < forged["max_score"]
 
 
+@needs_bwrap
 def test_no_process_outlives_grading(batch):
     assert not batch.leftover, "\n".join(batch.leftover)
 
 
+@needs_bwrap
 def test_network_is_unreachable(batch):
     assert not batch.connections, "a submission reached a socket on the host"
 
 
+@needs_bwrap
 def test_grader_output_is_not_the_students(batch):
     output = batch.proc.stdout + batch.proc.stderr
     assert batch.marker not in output
@@ -231,6 +238,7 @@ def test_grader_output_is_not_the_students(batch):
         assert "Traceback (most recent call last)" not in feedback
 
 
+@needs_bwrap
 def test_feedback_never_shows_check_source(batch):
     checks_source = (batch.course / "solutions" / "a1_convolution" / "checks.py").read_text()
     secret_lines = [ln.strip() for ln in checks_source.splitlines()
@@ -260,15 +268,35 @@ def test_require_sandbox_refuses_to_grade_without_bubblewrap(tmp_path):
 
 
 def test_without_bubblewrap_the_grader_says_so_loudly_and_still_grades(tmp_path):
+    """The fallback is a plain process, still bounded: a fork bomb times out and nothing a
+    submission started outlives it."""
     course = fast_course(tmp_path / "course")
-    subs = write_submissions(tmp_path / "subs", {"alice": solution_notebook()})
+    sleep = str(800000 + random.randrange(99999))
+    uid_base = 63000 + 2 * random.randrange(400)
+    notebooks = {"honest": solution_notebook()}
+    for name in ("fork_bomb", "background_process"):
+        case = CASES[name]
+        notebooks[name] = build_notebook({k: _fill(v, {"SLEEP": sleep})
+                                          for k, v in case.code.items()}, case.extra)
+    subs = write_submissions(tmp_path / "subs", notebooks)
     out = tmp_path / "out"
-    r = grade(subs, out, course, env=_without_bwrap(tmp_path))
+    r = grade(subs, out, course, env={**_without_bwrap(tmp_path),
+                                      "AUTOGRADER_UID_BASE": str(uid_base)})
     assert r.returncode == 0, r.stderr
     assert "WARNING: grading WITHOUT a sandbox" in r.stderr
-    (result,) = results(out).values()
-    assert (result["status"], result["sandbox"]) == ("graded", "none")
-    assert result["score"] == result["max_score"]
+    got = results(out)
+    assert {k: (v["status"], v["sandbox"]) for k, v in got.items()} == \
+        {k: ("graded", "none") for k in notebooks}
+    assert got["honest"]["score"] == got["honest"]["max_score"]
+    assert got["background_process"]["score"] == got["background_process"]["max_score"]
+    assert item_points(got["fork_bomb"])["conv2d_naive"][0] == 0
+    left = _processes(sleep, range(uid_base, uid_base + 2))
+    for _ in range(50):
+        if not left:
+            break
+        time.sleep(0.1)
+        left = _processes(sleep, range(uid_base, uid_base + 2))
+    assert not left, left
 
 
 def test_a_check_timeout_kills_only_that_child(tmp_path):
@@ -321,6 +349,7 @@ class _Stay:
 """
 
 
+@needs_bwrap
 @pytest.mark.skipif(not IS_ROOT or not shutil.which("unshare"),
                     reason="needs root and unshare(1) to run the grader as another uid")
 def test_a_grader_that_is_not_root_sandboxes_in_a_user_namespace(tmp_path):

@@ -30,13 +30,15 @@ _SANDBOX = "none"  # how this zygote was started: "bwrap" (private /tmp, pid nam
 
 
 def main(argv: list[str] | None = None) -> None:
-    global _SANDBOX
+    global _SANDBOX, _DEBUG
     parser = argparse.ArgumentParser(prog="autograder-zygote")
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--scratch", default=None)
     parser.add_argument("--sandbox", default="none", help="bwrap or none (as started)")
+    parser.add_argument("--debug", action="store_true", help="keep the children's output")
     opts = parser.parse_args(argv)
     _SANDBOX = opts.sandbox
+    _DEBUG = _DEBUG or opts.debug
     _close_fds_except(opts.control_fd)
     _set_dumpable(False)  # a student's process running as our uid cannot ptrace us
 
