@@ -112,9 +112,26 @@ def cmd_validate(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder.run import run_grading
+    pool = _launch_workers(args)
+    try:
+        from autograder.run import run_grading  # imports torch, while the workers start
 
-    return run_grading(args)
+        return run_grading(args, pool)
+    finally:
+        for zygote in pool:
+            zygote.close()
+
+
+def _launch_workers(args) -> list:
+    """The local backend's worker processes, launched before this process imports torch so that
+    the two start-ups overlap (a fresh run only: --resume may leave nothing to grade)."""
+    if args.backend != "local" or args.resume or not args.submissions.is_dir():
+        return []
+    from autograder.session import launch_pool
+    from autograder.submissions import discover
+
+    n = min(max(1, args.workers), len(discover(args.submissions, args.assignment)))
+    return launch_pool(n, args.device, args.require_sandbox) if n else []
 
 
 def cmd_grade_shard(args) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.checks.registry import Assignment
+if TYPE_CHECKING:  # the checks API imports torch; finding the course must not
+    from autograder.checks.registry import Assignment
 
 
 class CourseError(Exception):
@@ -33,6 +35,8 @@ def solution_dir(root: Path, assignment_id: str) -> Path:
 
 def load_assignment(root: Path, assignment_id: str) -> Assignment:
     """Import ``solutions/<id>/checks.py`` and return the Assignment it defines."""
+    from autograder.checks.registry import Assignment
+
     path = solution_dir(root, assignment_id) / "checks.py"
     if not path.exists():
         raise CourseError(f"{path} is missing: an assignment needs a checks module")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
+from typing import Any
 
 MAX_NOTEBOOK_BYTES = 64 << 20
 
@@ -53,8 +53,12 @@ class ParsedNotebook:
         return f"cell {d.cell}, line {d.line}" if d else "not found"
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Parse and minimally validate a notebook file; raises InvalidNotebook with a clear reason."""
+def read_notebook(path: Path) -> dict[str, Any]:
+    """Parse and minimally validate a notebook file; raises InvalidNotebook with a clear reason.
+
+    A version 4 notebook is used as its JSON; only older formats go through nbformat's upgrade
+    (importing nbformat costs about a second, paid only when one is met).
+    """
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -72,7 +76,13 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise InvalidNotebook(f"{path.name} is JSON but not a Jupyter notebook")
     if not isinstance(data.get("cells", data.get("worksheets")), list):
         raise InvalidNotebook(f"{path.name} is not a valid notebook: its cells are not a list")
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+    if data.get("nbformat") == 4 and isinstance(data.get("cells"), list):
+        return data
     try:
+        import nbformat
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
@@ -83,20 +93,26 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def extract(nb: nbformat.NotebookNode) -> ParsedNotebook:
+def code_cells(nb: dict[str, Any]) -> Iterator[tuple[int, str, dict]]:
+    """(1-based cell index, source, metadata) of each non-empty code cell."""
+    for index, cell in enumerate(nb["cells"], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if isinstance(source, str) and source.strip():
+            meta = cell.get("metadata")
+            yield index, source, meta if isinstance(meta, dict) else {}
+
+
+def extract(nb: dict[str, Any]) -> ParsedNotebook:
     """The runnable definitions of a notebook, cell by cell."""
     chunks: list[Chunk] = []
     definitions: dict[str, Definition] = {}
     aliases: dict[str, str] = {}
     problems: list[str] = []
-    for index, cell in enumerate(nb.cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(source)
-        if not isinstance(source, str) or not source.strip():
-            continue
+    for index, source, _ in code_cells(nb):
         python = to_python(source)
         try:
             tree = ast.parse(python)

@@ -188,6 +188,15 @@ class Decoder:
         raise ProtocolError(f"unexpected tagged value {list(obj)[:3]}")
 
 
+def tensor_leaves(v: Any) -> list[torch.Tensor]:
+    """The tensors of a tensor or a (nested) list/tuple of them, for autograd.backward."""
+    if isinstance(v, torch.Tensor):
+        return [v]
+    if isinstance(v, (list, tuple)):
+        return [t for x in v for t in tensor_leaves(x)]
+    raise TypeError("gradients need a tensor output (or a list or tuple of tensors)")
+
+
 def _list(v: Any) -> list:
     if not isinstance(v, list):
         raise ProtocolError("expected a list")

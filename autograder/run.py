@@ -28,7 +28,8 @@ def _reusable(prev: SubmissionResult | None, sub: Submission, options: GradeOpti
             and (sub.path is not None or prev.status == "missing"))
 
 
-def run_grading(args) -> int:
+def run_grading(args, pool: list | None = None) -> int:
+    """``pool``: worker processes the command line launched already (local backend)."""
     root = args.course or find_root()
     assignment = load_assignment(root, args.assignment)
     if not args.submissions.is_dir():
@@ -46,7 +47,7 @@ def run_grading(args) -> int:
               + (f", {kept} kept from an earlier run" if kept else "")
               + (f", {args.workers} worker(s)" if args.backend == "local" else ", on Slurm")
               + f", device {args.device}", file=sys.stderr)
-    backend_opts = {"workers": args.workers, "quiet": args.quiet}
+    backend_opts = {"workers": args.workers, "quiet": args.quiet, "pool": pool}
     if args.backend == "slurm":
         backend_opts = {"partition": args.partition, "time_limit": args.time_limit,
                         "mem": args.mem, "tasks": args.slurm_tasks, "quiet": args.quiet}

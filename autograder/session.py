@@ -15,16 +15,15 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
 
-from autograder.protocol import (
-    ChannelClosed,
-    ProtocolError,
-    recv_message,
-    send_message,
-)
-from autograder.sandbox import Limits, Sandbox
+if TYPE_CHECKING:
+    import torch
+
+# This module imports no torch (the protocol is imported where a child is talked to), so that the
+# command line can launch its zygotes before the grader's own `import torch`, and both overlap.
 
 
 class WorkerError(Exception):
@@ -56,13 +55,20 @@ class Zygote:
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.ctrl: socket.socket | None = None
-        self.info: ZygoteInfo | None = None
+        self.info: ZygoteInfo | None = None  # set once the launched zygote said it is ready
+        self._t0 = 0.0
         self._stderr = None  # the zygote's stderr, a temporary file (a pipe nobody reads can fill)
 
     def start(self) -> ZygoteInfo:
+        """Launch the zygote and wait until it has imported torch and is ready to fork."""
+        self.launch()
+        return self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the zygote's process without waiting for it (see ``wait_ready``)."""
         if self.proc is not None or self.ctrl is not None:
             self.close()
-        t0 = time.perf_counter()
+        self._t0 = time.perf_counter()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = theirs.fileno()
         args_r = None
@@ -84,14 +90,29 @@ class Zygote:
             if args_r is not None:
                 os.close(args_r)
         self.ctrl = ours
+
+    def wait_ready(self) -> ZygoteInfo:
+        """The launched zygote's ready message (its start-up time counts from ``launch``); launches
+        it first if it was not, or has died since it was ready."""
+        if self.ready:
+            assert self.info is not None
+            return self.info
+        if self.info is not None or self.ctrl is None:
+            self.launch()
         reply = self._recv_ctrl(self.start_timeout)
         if reply is None or not reply.get("ready"):
             err = self._stderr_tail()
             self.close()
             raise WorkerCrashed(f"the worker process failed to start: {err}")
         self.info = ZygoteInfo(pid=reply["pid"], import_s=reply.get("import_s", 0.0),
-                               start_s=time.perf_counter() - t0, sandbox=reply.get("sandbox", ""))
+                               start_s=time.perf_counter() - self._t0,
+                               sandbox=reply.get("sandbox", ""))
         return self.info
+
+    @property
+    def ready(self) -> bool:
+        """Started, ready to fork, and still running."""
+        return self.info is not None and self.alive
 
     @property
     def alive(self) -> bool:
@@ -99,7 +120,7 @@ class Zygote:
 
     def spawn(self, limits: Limits, threads: int = 1) -> Child:
         """A fresh child process forked from the zygote, connected to us by its own socket."""
-        if not self.alive:
+        if not self.ready:
             self.start()
         assert self.ctrl is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,6 +162,7 @@ class Zygote:
         return reply.get("exited")
 
     def close(self) -> None:
+        self.info = None
         if self.ctrl is not None:
             self.ctrl.close()
             self.ctrl = None
@@ -187,6 +209,19 @@ class Zygote:
         return err.splitlines()[-1] if err else "no output"
 
 
+def launch_pool(n: int, device: str = "cpu", require_sandbox: bool = False) -> list[Zygote]:
+    """``n`` zygotes launched at once and not waited for, so that their start-up overlaps the
+    caller's; [] where no sandbox can be set up as asked (the caller then reports why)."""
+    try:
+        sandbox = Sandbox.detect(require=require_sandbox, device=device)
+    except SandboxUnavailable:
+        return []
+    pool = [Zygote(sandbox, slot=i) for i in range(n)]
+    for zygote in pool:
+        zygote.launch()
+    return pool
+
+
 def _fd_with(data: bytes) -> int:
     """A descriptor to read ``data`` from (an unlinked temporary file: a pipe's buffer is small)."""
     with tempfile.TemporaryFile() as f:
@@ -210,6 +245,8 @@ class Child:
     def request(
         self, header: dict, tensors: dict[str, torch.Tensor] | None, timeout: float
     ) -> tuple[dict, dict[str, torch.Tensor]]:
+        from autograder.protocol import ChannelClosed, ProtocolError, recv_message, send_message
+
         if self.dead:
             raise WorkerCrashed("the worker is no longer running")
         deadline = time.monotonic() + timeout
@@ -255,6 +292,8 @@ class Child:
 
     def close(self) -> None:
         """End the child normally (it exits when asked; the zygote kills what it left)."""
+        from autograder.protocol import send_message
+
         if self.dead:
             return
         try:

@@ -28,7 +28,7 @@ _zygote: Zygote | None = None
 
 def _shared_zygote() -> Zygote:
     global _zygote
-    if _zygote is None or not _zygote.alive:
+    if _zygote is None or not _zygote.ready:
         _zygote = Zygote(Sandbox.detect())
         _zygote.start()
         atexit.register(_zygote.close)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.notebook import InvalidNotebook, extract, read_notebook, to_python
+from autograder.notebook import InvalidNotebook, code_cells, extract, read_notebook, to_python
 from autograder.sandbox import Limits, Sandbox
 from autograder.session import WorkerError, WorkerTimeout, Zygote
 
@@ -34,8 +34,9 @@ class Validation:
 def graded_names(nb, assignment_names: list[str] | None) -> list[str]:
     if assignment_names:
         return assignment_names
-    meta = nb.get("metadata", {}).get("autograder", {})
-    return list(meta.get("graded", []))
+    meta = nb["metadata"].get("autograder", {})
+    graded = meta.get("graded", []) if isinstance(meta, dict) else []
+    return [str(n) for n in graded] if isinstance(graded, list) else []
 
 
 def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout: float = 120.0,
@@ -56,14 +57,12 @@ def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout
     try:
         child = zygote.spawn(Limits(uid=None, cpu_s=3600))
         child.request({"op": "load", "chunks": [], "items": []}, None, 30)
-        for index, cell in enumerate(nb.cells, start=1):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+        for index, source, cell_meta in code_cells(nb):
+            meta = cell_meta.get("nbgrader", {})
             is_test = bool(meta.get("grade")) and not meta.get("solution")
             try:
                 reply, _ = child.request({"op": "exec", "cell": index,
-                                          "source": to_python(cell.source)}, None, cell_timeout)
+                                          "source": to_python(source)}, None, cell_timeout)
             except WorkerTimeout:
                 v.cells.append(CellOutcome(index, is_test, False,
                                            f"did not finish within {cell_timeout:g} s"))

@@ -51,7 +51,8 @@ def make_notebook(*cells: str, markdown: tuple[str, ...] = ()) -> nbformat.Noteb
 
 
 def write_submissions(folder: Path, assignment: str, notebooks: dict) -> Path:
-    """``folder/<student>/<assignment>.ipynb`` for each entry (a notebook, or raw text/bytes)."""
+    """``folder/<student>/<assignment>.ipynb`` for each entry: a notebook, raw text/bytes, or None
+    (a student folder without the notebook)."""
     for student, nb in notebooks.items():
         d = folder / student
         d.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.testing import replace_definition
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a1_convolution"
@@ -77,17 +78,7 @@ def _defines(source: str, name: str) -> bool:
 
 def write_submissions(folder: Path, notebooks: dict[str, object]) -> Path:
     """``folder/<student>/a1_convolution.ipynb``: a notebook, raw bytes/text, or None (no file)."""
-    for student, nb in notebooks.items():
-        d = folder / student
-        d.mkdir(parents=True, exist_ok=True)
-        path = d / f"{ASSIGNMENT}.ipynb"
-        if isinstance(nb, bytes):
-            path.write_bytes(nb)
-        elif isinstance(nb, str):
-            path.write_text(nb)
-        elif nb is not None:
-            nbformat.write(nb, path)
-    return folder
+    return conftest.write_submissions(folder, ASSIGNMENT, notebooks)
 
 
 def grade_command(subs: Path, out: Path, course: Path, *extra: str, workers: int = 2) -> list[str]:

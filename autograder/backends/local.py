@@ -19,9 +19,12 @@ from autograder.submissions import Submission
 
 
 class LocalBackend(Backend):
-    def __init__(self, workers: int = 1, sandbox: Sandbox | None = None, quiet: bool = False):
+    def __init__(self, workers: int = 1, sandbox: Sandbox | None = None, quiet: bool = False,
+                 pool: list[Zygote] | None = None):
+        """``pool``: zygotes launched already (``session.launch_pool``), for the first slots."""
         self.workers = max(1, int(workers))
-        self.sandbox = sandbox
+        self.pool = list(pool or [])
+        self.sandbox = sandbox or (self.pool[0].sandbox if self.pool else None)
         self.quiet = quiet
         self.startup_s: list[float] = []
 
@@ -43,7 +46,7 @@ class LocalBackend(Backend):
         n = min(self.workers, max(1, len(job.submissions)))
 
         def slot(index: int) -> None:
-            zygote = Zygote(sandbox, slot=index)
+            zygote = self.pool[index] if index < len(self.pool) else Zygote(sandbox, slot=index)
             limits = _limits_for(job.options, index)
             options = GradeOptions(job.options.device, job.options.seed, job.options.threads,
                                    limits)
@@ -54,9 +57,8 @@ class LocalBackend(Backend):
                     except queue.Empty:
                         return
                     try:
-                        if not zygote.alive:
-                            info = zygote.start()
-                            self.startup_s.append(info.start_s)
+                        if not zygote.ready:
+                            self.startup_s.append(zygote.wait_ready().start_s)
                         done.put(grade_submission(sub, assignment, zygote, options))
                     except WorkerError as e:
                         done.put(_error_result(sub, assignment.id, assignment.max_score, str(e),
@@ -75,6 +77,8 @@ class LocalBackend(Backend):
             on_result(done.get())
         for t in threads:
             t.join()
+        for zygote in self.pool[n:]:  # launched for slots that had nothing to do
+            zygote.close()
 
 
 def _limits_for(options: GradeOptions, slot: int) -> Limits:

@@ -20,7 +20,7 @@ import torch
 
 from autograder.checks.errors import CheckFailed, StudentError
 from autograder.checks.tolerances import tolerance
-from autograder.protocol import Decoder, Encoder, ProtocolError
+from autograder.protocol import Decoder, Encoder, ProtocolError, tensor_leaves
 
 
 @dataclass
@@ -135,9 +135,13 @@ class CheckContext:
         return Grads(value, list(inputs), dict(params))
 
     def time(self, fn: Remote, *args: Any, number: int = 3, repeat: int = 5,
-             **kwargs: Any) -> float:
-        """Median seconds per call, measured by the grader's clock around the worker."""
-        self._call(fn, args, kwargs, discard=True)  # warm-up
+             warmup: bool = True, **kwargs: Any) -> float:
+        """Median seconds per call, measured by the grader's clock around the worker.
+
+        ``warmup=False`` skips the untimed first call (when ``fn`` has just been timed already).
+        """
+        if warmup:
+            self._call(fn, args, kwargs, discard=True)
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
@@ -181,7 +185,8 @@ class CheckContext:
 
     def reference_grad(self, fn: Callable, *args: Any, grad_output: Any, **kwargs: Any) -> Grads:
         out, f64_args, module = _call_f64(fn, args, kwargs, keep_grad=True)
-        torch.autograd.backward(_tensors(out), [g.double() for g in _tensors(grad_output)])
+        grads = [g.double() for g in tensor_leaves(grad_output)]
+        torch.autograd.backward(tensor_leaves(out), grads)
         inputs = [a.grad if isinstance(a, torch.Tensor) and a.requires_grad else None
                   for a in f64_args]
         params = {}
@@ -416,14 +421,6 @@ def _call_f64(fn: Callable, args: tuple, kwargs: dict, keep_grad: bool = False):
     f64_kwargs = {k: conv(v) for k, v in kwargs.items()}
     out = (module or fn)(*f64_args, **f64_kwargs)
     return out, f64_args, module
-
-
-def _tensors(v: Any) -> list[torch.Tensor]:
-    if isinstance(v, torch.Tensor):
-        return [v]
-    if isinstance(v, (list, tuple)):
-        return [t for x in v for t in _tensors(x)]
-    raise TypeError("expected tensors")
 
 
 def _detach(v: Any) -> Any:

@@ -37,6 +37,12 @@ def _resolve(dotted: str):
 
 
 class _OpGuard(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # True (torch's default) wraps __torch_dispatch__ in torch._disable_dynamo, whose first
+        # call imports torch._dynamo: a second of start-up, and a wrapper on every operator.
+        return False
+
     def __init__(self, item: str, ops: frozenset[str]):
         super().__init__()
         self.item = item

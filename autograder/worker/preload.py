@@ -17,15 +17,29 @@ def warm() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
-    _warm_dispatch_mode()
+    _warm_lazy_imports()
 
 
-def _warm_dispatch_mode() -> None:
-    """Entering a dispatch mode the first time imports half of torch's compiler stack (and wants
-    to write a cache); do it here, once, rather than in every child under its limits."""
+def _warm_lazy_imports() -> None:
+    """Run once here what graded code commonly runs, so that the modules torch imports lazily on
+    first use are loaded before any student code: not paid again in every child under its
+    limits, and not imported after a submission has patched builtins (``all``, ``any``) that
+    those imports rely on. ``autograd.backward`` with explicit gradients, as the checks call it,
+    imports torch's symbolic shapes (and sympy); the op guard is entered once."""
     import torch
 
     from autograder.worker.forbid import Forbidder
 
+    class _Twice(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
     with Forbidder({"_": {"ops": ["aten.convolution"]}}).active("_"):
-        torch.zeros(1).add(1)
+        x = torch.zeros(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+        y = torch.nn.functional.unfold(_Twice.apply(x), 2)
+        torch.autograd.backward([y], [torch.ones_like(y)])

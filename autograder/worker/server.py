@@ -24,6 +24,7 @@ from autograder.protocol import (
     ProtocolError,
     recv_message,
     send_message,
+    tensor_leaves,
 )
 from autograder.worker.forbid import Forbidder
 from autograder.worker.state import Snapshot
@@ -174,7 +175,7 @@ class Server:
             for _ in range(number):
                 result = target(*args, **kwargs)
             if grad_output is not None:
-                _autograd_backward(_tensors_of(result), _tensors_of(grad_output))
+                _autograd_backward(tensor_leaves(result), tensor_leaves(grad_output))
             reply["elapsed"] = time.perf_counter() - start
             reply["value"] = None if h.get("discard") else enc.encode(result)
             if grad_output is not None:
@@ -280,14 +281,6 @@ def _safe_str(e: BaseException) -> str:
         return str(e)
     except BaseException:  # noqa: BLE001 - a hostile __str__
         return "<unprintable exception>"
-
-
-def _tensors_of(v: Any) -> list[torch.Tensor]:
-    if isinstance(v, torch.Tensor):
-        return [v]
-    if isinstance(v, (list, tuple)):
-        return [t for x in v for t in _tensors_of(x)]
-    raise TypeError("gradients need a tensor output")
 
 
 def _type_name(obj: Any) -> str:
