@@ -125,8 +125,8 @@ def ours(subs: Path, out: Path, workers: int, course: Path = ROOT) -> dict:
 
 
 def without_timing_check(tmp: Path) -> Path:
-    """A copy of the course whose a1 checks lack the one timing check (conv2d vs F.conv2d, ~30
-    convolutions of an 8x64x32x32 input per submission)."""
+    """A copy of the course whose a1 checks lack the one timing check (conv2d vs F.conv2d, about
+    fifteen convolutions of a 4x32x32x32 input per submission)."""
     course = tmp / "no_timing_course"
     target = course / "solutions" / ASSIGNMENT
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, target)
