@@ -115,3 +115,23 @@ def test_validate_reports_names_and_public_checks(tmp_path):
     r = autograder("validate", str(path))
     assert r.returncode == 1
     assert "MISSING  count" in r.stdout and "FAILED   public check 2: NameError" in r.stdout
+
+
+def test_workers_launch_before_the_grader_imports_torch(tmp_path):
+    """`grade` launches its worker processes first, so that their torch import overlaps the
+    grader's: the command line, the zygote client and reading a notebook import no torch (nor
+    nbformat, a second of start-up)."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps(make_notebook(GOOD_TOY)))
+    code = (
+        "import sys\n"
+        "import autograder.cli, autograder.session, autograder.submissions\n"
+        "from autograder.notebook import extract, read_notebook\n"
+        f"parsed = extract(read_notebook(__import__('pathlib').Path({str(nb)!r})))\n"
+        "assert 'double' in parsed.definitions\n"
+        "print(sorted(m for m in ('torch', 'nbformat') if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
