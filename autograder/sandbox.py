@@ -112,6 +112,12 @@ class Sandbox:
         if os.getuid() != 0:
             # a user namespace where they are allowed; a setuid bwrap does without one
             args.append("--unshare-user-try")
+        # The private /tmp first: a repository or virtual environment that lives under /tmp is
+        # bound on top of it, not hidden by it.
+        args += ["--perms", "1777"]
+        if _bwrap_supports("--size"):
+            args += ["--size", str(TMP_BYTES)]
+        args += ["--tmpfs", "/tmp"]
         binds = _system_paths() + self.extra_ro + _python_paths()
         # bubblewrap creates missing parent directories private (0700); the unprivileged uid of
         # the student's process must be able to traverse them.
@@ -119,10 +125,7 @@ class Sandbox:
             args += ["--perms", "0755", "--dir", parent]
         for path in binds:
             args += ["--ro-bind-try", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"]
-        if _bwrap_supports("--size"):
-            args += ["--size", str(TMP_BYTES)]
-        args += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--dir", "/run"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--dir", "/run"]
         for dev in self.devices:
             args += ["--dev-bind-try", dev, dev]
         return args

@@ -154,7 +154,8 @@ class Server:
     # -- call ------------------------------------------------------------------------------
     def call(self, h: dict, tensors: dict) -> tuple[dict, Encoder]:
         target, item = self._resolve(h["target"], tensors)
-        dec = self._decoder(tensors, device=h.get("device", self.device))
+        device = str(h.get("device", self.device))
+        dec = self._decoder(tensors, device=device)
         args = dec.decode(h.get("args", []))
         kwargs = dec.decode(h.get("kwargs", {"__dict__": []}))
         if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
@@ -176,6 +177,8 @@ class Server:
                 result = target(*args, **kwargs)
             if grad_output is not None:
                 _autograd_backward(tensor_leaves(result), tensor_leaves(grad_output))
+            if device.startswith("cuda"):  # kernels run asynchronously: time them, not launches
+                torch.cuda.synchronize()
             reply["elapsed"] = time.perf_counter() - start
             reply["value"] = None if h.get("discard") else enc.encode(result)
             if grad_output is not None:

@@ -13,6 +13,7 @@ import argparse
 import ctypes
 import json
 import os
+import re
 import resource
 import select
 import shutil
@@ -299,23 +300,47 @@ def _reap_all() -> None:
 
 def _clean_shared_dirs(keep: str) -> None:
     """Empty the sandbox's /tmp (but for the scratch root) and /dev/shm after a submission, so that
-    nothing one submission left there is seen by the next one."""
+    nothing one submission left there is seen by the next one. What the sandbox bound into /tmp
+    (a repository or virtual environment that lives there) is read-only and left alone."""
+    mounts = _mount_points()
     for root in ("/tmp", "/dev/shm"):
-        try:
-            names = os.listdir(root)
-        except OSError:
+        _empty(root, keep, mounts)
+
+
+def _empty(folder: str, keep: str, mounts: set[str]) -> None:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep or path in mounts:
             continue
-        for name in names:
-            path = os.path.join(root, name)
-            if path == keep:
-                continue
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                if any(m.startswith(path + "/") for m in mounts):
+                    _empty(path, keep, mounts)  # holds a bound folder: empty around it
                 else:
-                    os.unlink(path)
-            except OSError:
-                pass
+                    shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _mount_points() -> set[str]:
+    """The mount points of this (the sandbox's) mount namespace."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return set()
+    points = set()
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:  # octal escapes (\040 for a space) as the kernel writes them
+            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
 
 
 def _close_fds_except(keep: int) -> None:
