@@ -309,12 +309,27 @@ VICTIM = Case(
     code={"receptive_field": f'''{SIG_FIELD}
     import importlib, os
     left = []
-    for folder in ("/tmp", "/dev/shm"):
+    try:  # folders the sandbox bound into /tmp (a repository that lives there) are not leftovers
+        mounts = {{line.split()[4] for line in open("/proc/self/mountinfo")}}
+    except OSError:
+        mounts = set()
+
+    def look(folder, top):
         try:
-            left += [os.path.join(folder, n) for n in os.listdir(folder)
-                     if not n.startswith("tmp")]
+            names = os.listdir(folder)
         except OSError:
-            pass
+            return
+        for n in names:
+            path = os.path.join(folder, n)
+            if path in mounts or (top and n.startswith("tmp")):
+                continue
+            if os.path.isdir(path) and any(m.startswith(path + "/") for m in mounts):
+                look(path, False)
+            else:
+                left.append(path)
+
+    for folder in ("/tmp", "/dev/shm"):
+        look(folder, True)
     try:
         importlib.import_module("hostile_planted")
         left.append("import hostile_planted")
