@@ -94,6 +94,28 @@ def test_forbidden_calls_are_caught_at_run_time(toy_root, body):
     assert "may not" in checks[0].message or "forbidden" in checks[0].message
 
 
+IN_A_THREAD = """
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: {expr}).result()"""
+
+
+@pytest.mark.parametrize("expr, allowed", [
+    ("(a[:, :, None] * b[None, :, :]).sum(1)", True),
+    ("torch.__dict__['mm'](a, b)", False),
+    ("a @ b", False),
+])
+def test_threads_the_student_starts_follow_the_forbidden_op_guard(toy_root, expr, allowed):
+    """Dispatch modes are per thread; a worker thread runs under the guard of the item being
+    graded, and allowed work in a thread is graded as usual."""
+    src = GOOD_TOY.replace("\n    return (a[:, :, None] * b[None, :, :]).sum(1)",
+                           IN_A_THREAD.format(expr=expr))
+    checks = _by_item(grade_source("toy", src, root=toy_root))["no_matmul"]
+    assert all(c.passed for c in checks) == allowed, [c.message for c in checks]
+    if not allowed:
+        assert "may not use aten.mm" in checks[0].message
+
+
 def test_forbidden_call_found_statically(toy_root):
     body = "return (a[:, :, None] * b[None, :, :]).sum(1)"
     src = GOOD_TOY.replace(body, f"if False:\n        torch.matmul(a, b)\n    {body}")

@@ -3,7 +3,8 @@
 Two layers: Python callables named by dotted path are replaced by functions that raise (this gives
 the clearest message), and ATen operators are refused by a dispatch mode, which also catches routes
 around the Python names (``getattr``, ``eval``, ``importlib``, ``torch.ops.aten``, aliases bound at
-import time).
+import time). Dispatch modes are per thread, so ``guard_threads`` makes every thread the student's
+code starts run under a guard that refuses what the item being graded forbids.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def _resolve(dotted: str):
     raise ValueError(f"cannot resolve {dotted}")
 
 
+# (item, forbidden ops) of the guard now active in the grader's calling thread, for other threads
+_active: list[tuple[str, frozenset[str]] | None] = [None]
+
+
+def _refuse(item: str, ops: frozenset[str], func) -> None:
+    name = "aten." + func._schema.name.split("::", 1)[-1]
+    if name in ops:
+        raise ForbiddenCallError(f"{item} may not use {name} (forbidden in this exercise)")
+
+
 class _OpGuard(TorchDispatchMode):
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -49,12 +60,55 @@ class _OpGuard(TorchDispatchMode):
         self.ops = ops
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = "aten." + func._schema.name.split("::", 1)[-1]
-        if name in self.ops:
-            raise ForbiddenCallError(
-                f"{self.item} may not use {name} (forbidden in this exercise)"
-            )
+        _refuse(self.item, self.ops, func)
         return func(*args, **(kwargs or {}))
+
+
+class _ThreadGuard(TorchDispatchMode):
+    """The guard of a thread the student's code started (at load time or in a call): it refuses
+    what the item being graded at that moment forbids."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        active = _active[0]
+        if active is not None:
+            _refuse(*active, func)
+        return func(*args, **(kwargs or {}))
+
+
+def guard_threads() -> None:
+    """From now on, every thread started through ``threading`` or ``_thread`` runs its function
+    under ``_ThreadGuard``. Called in the child before the student's code loads, so that aliases
+    the code takes of the thread functions are the guarded ones."""
+    import _thread
+    import threading
+
+    start_new_thread = _thread.start_new_thread
+
+    def guarded_start_new_thread(function, args, kwargs=None):
+        return start_new_thread(_guarded(function), args, {} if kwargs is None else kwargs)
+
+    _thread.start_new_thread = guarded_start_new_thread
+    threading._start_new_thread = guarded_start_new_thread  # type: ignore[attr-defined]
+    if hasattr(_thread, "start_joinable_thread"):  # Python 3.13+
+        start_joinable_thread = _thread.start_joinable_thread
+
+        def guarded_start_joinable_thread(function, *args, **kwargs):
+            return start_joinable_thread(_guarded(function), *args, **kwargs)
+
+        _thread.start_joinable_thread = guarded_start_joinable_thread
+        threading._start_joinable_thread = guarded_start_joinable_thread  # type: ignore
+
+
+def _guarded(function):
+    def run(*args, **kwargs):
+        with _ThreadGuard():
+            return function(*args, **kwargs)
+
+    return run
 
 
 class Forbidder:
@@ -83,13 +137,16 @@ class Forbidder:
         targets, ops = self._specs[item]
         for dotted, owner, attr, _ in targets:
             setattr(owner, attr, _raiser(item, dotted))
+        outer = _active[0]
         try:
             if ops:
+                _active[0] = (item, ops)
                 with _OpGuard(item, ops):
                     yield
             else:
                 yield
         finally:
+            _active[0] = outer
             for _, owner, attr, original in targets:
                 setattr(owner, attr, original)
 

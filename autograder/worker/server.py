@@ -26,7 +26,7 @@ from autograder.protocol import (
     send_message,
     tensor_leaves,
 )
-from autograder.worker.forbid import Forbidder
+from autograder.worker.forbid import Forbidder, guard_threads
 from autograder.worker.state import Snapshot
 
 # Captured at import, before any student code runs: the worker's own backward pass, and the library
@@ -60,6 +60,7 @@ class Server:
         self.forbidder = Forbidder({})
         self.device = "cpu"
         self.state: Snapshot | None = None
+        guard_threads()  # before any student code: its threads follow the forbidden-op guard
 
     # -- the loop --------------------------------------------------------------------------
     def serve(self) -> None:

@@ -576,6 +576,60 @@ CASES["forbidden_aliases"] = Case(
     message={"conv2d_naive": "may not use aten.convolution", "conv2d": "forbidden",
              "max_pool2d": "may not use aten.max_pool2d"})
 
+CASES["forbidden_in_threads"] = Case(
+    "runs forbidden operations, through aliases taken at load time, in a thread it starts and in "
+    "a server thread started at load time (dispatch modes are per thread): threads are guarded too",
+    code={"conv2d": f'''{SIG_CONV}
+    import threading
+    out = []
+
+    def work():
+        try:
+            out.append(_conv_alias(x, weight, bias, stride, padding, dilation, groups))
+        except BaseException as e:
+            out.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+''', "max_pool2d": f'''{SIG_MAX}
+    import queue
+    reply = queue.Queue()
+    _PoolServer.requests.put((x, kernel_size, kernel_size if stride is None else stride, padding,
+                              reply))
+    got = reply.get(timeout=5)
+    if isinstance(got, BaseException):
+        raise got
+    return got
+'''},
+    extra='''import queue as _queue
+import threading as _threading
+
+
+def _conv_alias(*args, _conv=F.__dict__["conv2d"]):
+    return _conv(*args)
+
+
+def _serve(requests, _pool=torch.__dict__["max_pool2d"]):
+    while True:
+        x, k, s, p, reply = requests.get()
+        try:
+            reply.put(_pool(x, k, s, p))
+        except BaseException as e:
+            reply.put(e)
+
+
+class _PoolServer:
+    requests = _queue.Queue()
+    _threading.Thread(target=_serve, args=(requests,), daemon=True).start()
+''',
+    zero=("conv2d", "max_pool2d", "Conv2dFunction"),
+    full=("conv_output_size", "conv2d_naive", "avg_pool2d", "receptive_field"),
+    message={"conv2d": "may not use aten.convolution", "max_pool2d": "may not use aten.max_pool2d"})
+
 # -- global state -------------------------------------------------------------------------------
 CASES["global_state"] = Case(
     "changes torch's global state (default dtype and device, grad mode, deterministic, anomaly, "
