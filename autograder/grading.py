@@ -217,7 +217,8 @@ def _run_variant(cr: CheckResult, variant: Variant, worker: _Worker, seed: int, 
     worker.ensure(timeout)
     worker.request({"op": "seed", "seed": seed}, None, timeout)
     dtype = DTYPES[variant.dtype] if variant.dtype else None
-    ctx = CheckContext(worker, dtype, variant.device, seed, timeout, signatures)
+    ctx = CheckContext(worker, dtype, variant.device, seed, timeout, signatures,
+                       show_expected=variant.check.show_expected)
     try:
         variant.check.func(ctx)
     except (WorkerTimeout, WorkerCrashed):

@@ -40,7 +40,15 @@ def test_wrong_answer_message_names_call_shape_and_error(toy_root):
     failed = [c for c in r.checks if c.item == "double"]
     assert failed and not any(c.passed for c in failed)
     msg = failed[0].message
-    assert "double(x=Tensor(3,))" in msg and "max abs error" in msg and "expected" in msg
+    assert "double(x=Tensor(3,))" in msg and "max abs error" in msg and "worst at index" in msg
+    # reference values are quoted only where the check says so (show_expected=True)
+    assert "got" not in msg and "expected" not in msg
+
+
+def test_reference_values_shown_only_where_the_check_says(toy_root):
+    r = grade_source("toy", GOOD_TOY.replace("return n + 1", "return n + 2"), root=toy_root)
+    shown = _by_item(r)["count"][0]
+    assert not shown.passed and "result is 6, expected 5" in shown.message
 
 
 def test_dtype_not_followed_fails_float64_only(toy_root):

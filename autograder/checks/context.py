@@ -80,7 +80,7 @@ class CheckContext:
     """What a check is given. See docs/writing-checks.md."""
 
     def __init__(self, link, dtype: torch.dtype | None, device: str, seed: int, timeout: float,
-                 signatures: dict[str, list[str]] | None = None):
+                 signatures: dict[str, list[str]] | None = None, show_expected: bool = False):
         self._link = link  # sends requests to the worker: link.request(header, tensors, timeout)
         self.dtype = dtype or torch.float32
         self.device = device
@@ -93,6 +93,8 @@ class CheckContext:
         self._devices: dict[int, tuple[weakref.ref, str]] = {}  # id -> (tensor ref, device)
         self._signatures = signatures or {}
         self.last_call = ""
+        # whether failure messages may quote reference values (``@A.check(show_expected=True)``)
+        self.show_expected = show_expected
 
     # -- inputs -----------------------------------------------------------------------------
     def randn(self, *shape: int, requires_grad: bool = False) -> torch.Tensor:
@@ -233,7 +235,10 @@ class CheckContext:
                 raise CheckFailed(f"{where}{what} should be a float, got {_kind(got)}")
             atol, rtol = tolerance(op, dtype or self.dtype)
             if not abs(got - want) <= atol + rtol * abs(want):
-                raise CheckFailed(f"{where}{what} is {got:.6g}, expected {want:.6g}")
+                raise CheckFailed(f"{where}{what} is {got:.6g}, "
+                                  + (f"expected {want:.6g}" if self.show_expected else
+                                     f"not the reference value (allowed {atol:.0e} + "
+                                     f"{rtol:.0e}·|ref|)"))
         else:
             self.assert_equal(got, want, what)
 
@@ -264,7 +269,9 @@ class CheckContext:
                 self.assert_equal(got[k], want[k], f"{what}[{k!r}]")
             return
         if got != want:
-            raise CheckFailed(f"{where}{what} is {got!r}, expected {want!r}")
+            raise CheckFailed(f"{where}{what} is {_short(got)}, "
+                              + (f"expected {_short(want)}" if self.show_expected
+                                 else "not the expected value"))
 
     def assert_state_dict_matches(self, remote: Remote, reference: torch.nn.Module) -> None:
         """Same parameter and buffer names and shapes as the reference module."""
@@ -316,8 +323,9 @@ class CheckContext:
                 f"{where}{what} differs from the reference at {int(bad.sum())} of {got.numel()} "
                 f"positions: max abs error {float(err.max()):.3g}, max rel error "
                 f"{float(torch.where(bad, rel, torch.zeros_like(rel)).max()):.3g} "
-                f"(allowed {atol:.0e} + {rtol:.0e}·|ref|); worst at index {index}: got "
-                f"{float(g.flatten()[idx]):.6g}, expected {float(w.flatten()[idx]):.6g}"
+                f"(allowed {atol:.0e} + {rtol:.0e}·|ref|); worst at index {index}"
+                + (f": got {float(g.flatten()[idx]):.6g}, expected {float(w.flatten()[idx]):.6g}"
+                   if self.show_expected else "")
             )
 
     def _remaining(self) -> float:

@@ -50,6 +50,7 @@ class Check:
     dtypes: tuple[str, ...] | None
     devices: tuple[str, ...] | None
     timeout: float
+    show_expected: bool = False
 
     @property
     def description(self) -> str:
@@ -96,7 +97,8 @@ class Assignment:
     def check(self, item: str, points: float = 1.0,
               dtypes: Sequence[str] | None = ("float64", "float32"),
               devices: Sequence[str] | None = None, timeout: float = 10.0,
-              name: str | None = None) -> Callable[[Callable], Callable]:
+              name: str | None = None,
+              show_expected: bool = False) -> Callable[[Callable], Callable]:
         if dtypes is not None:
             unknown = set(dtypes) - set(DTYPES)
             if unknown:
@@ -110,7 +112,8 @@ class Assignment:
                 raise ValueError(f"duplicate check {item}/{check_name}")
             self.checks.append(Check(item, check_name, func, float(points),
                                      tuple(dtypes) if dtypes else None,
-                                     tuple(devices) if devices else None, float(timeout)))
+                                     tuple(devices) if devices else None, float(timeout),
+                                     bool(show_expected)))
             return func
 
         return register

@@ -78,7 +78,7 @@ def _check_sizes(t, cases):
                        what="the output size")
 
 
-@A.check("conv_output_size", points=1, dtypes=None)
+@A.check("conv_output_size", points=1, dtypes=None, show_expected=True)
 def sizes_with_stride_and_padding(t):
     """conv_output_size gives PyTorch's output size for kernel sizes, strides and padding."""
     _check_sizes(t, [
@@ -87,7 +87,7 @@ def sizes_with_stride_and_padding(t):
     ])
 
 
-@A.check("conv_output_size", points=1, dtypes=None)
+@A.check("conv_output_size", points=1, dtypes=None, show_expected=True)
 def sizes_round_down(t):
     """conv_output_size rounds down when the stride does not divide evenly."""
     _check_sizes(t, [
@@ -95,7 +95,7 @@ def sizes_round_down(t):
     ])
 
 
-@A.check("conv_output_size", points=1, dtypes=None)
+@A.check("conv_output_size", points=1, dtypes=None, show_expected=True)
 def sizes_with_dilation(t):
     """conv_output_size accounts for dilation (a dilated kernel spans D*(K-1)+1 pixels)."""
     _check_sizes(t, [(9, 3, 1, 1, 2), (16, 3, 1, 0, 3), (17, 3, 2, 2, 2), (20, 5, 3, 4, 2)])
@@ -387,13 +387,13 @@ def _check_fields(t, stacks):
         t.assert_equal(t.student.receptive_field(layers), _receptive_field(layers), what=what)
 
 
-@A.check("receptive_field", points=1, dtypes=None)
+@A.check("receptive_field", points=1, dtypes=None, show_expected=True)
 def field_stride_one(t):
     """receptive_field of stride-1 stacks: 1 + L*(K-1); one 1x1 layer or no layer gives 1."""
     _check_fields(t, [[(3, 1)] * n for n in range(1, 6)] + [[(5, 1), (5, 1)], [(1, 1)], []])
 
 
-@A.check("receptive_field", points=1, dtypes=None)
+@A.check("receptive_field", points=1, dtypes=None, show_expected=True)
 def field_downsampling(t):
     """receptive_field grows faster after downsampling (strided convs and pooling layers)."""
     _check_fields(t, [
@@ -405,7 +405,7 @@ def field_downsampling(t):
     ])
 
 
-@A.check("receptive_field", points=1, dtypes=None)
+@A.check("receptive_field", points=1, dtypes=None, show_expected=True)
 def field_random_stacks(t):
     """receptive_field matches on random stacks of kernel sizes and strides."""
     stacks = []
