@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--slurm-tasks", type=int, default=None, help="Slurm array size")
     g.set_defaults(func=cmd_grade)
 
-    # Internal: one task of a Slurm array job (see autograder/backends/slurm.py); not in --help.
+    # Internal: one task of a Slurm array job (see autograder/backends/slurm/); not in --help.
     sh = sub.add_parser("grade-shard")
     sh.add_argument("manifest", type=Path)
     sh.add_argument("--index", type=int, required=True)

@@ -291,7 +291,7 @@ def test_a_task_that_cannot_grade_records_why(tmp_path):
 
 
 def test_error_rows_say_which_task_how_it_ended_and_where_its_log_is(tmp_path):
-    from autograder.backends.slurm import SlurmBackend, TaskState, _Run
+    from autograder.backends.slurm.backend import SlurmBackend, TaskState, _Run
 
     run = _Run(Path("grades/a1"), tmp_path / ".slurm" / "run", tmp_path / ".slurm" / "logs",
                job_id="41")
