@@ -84,20 +84,26 @@ def cmd_release(args) -> int:
 def cmd_validate(args) -> int:
     from autograder.validate import validate
 
-    names = None
+    names = forbidden = None
     if args.assignment:
         try:
-            names = sorted(load_assignment(args.course or find_root(), args.assignment).items)
+            from autograder.release import student_metadata
+
+            meta = student_metadata(load_assignment(args.course or find_root(), args.assignment))
+            names, forbidden = meta["graded"], meta["forbidden"]
         except CourseError:
-            names = None  # a student has no hidden checks: use the notebook's own list
+            pass  # a student has no hidden checks: use the notebook's own metadata
     if not args.notebook.exists():
         print(f"autograder: {args.notebook} does not exist", file=sys.stderr)
         return 2
-    v = validate(args.notebook, names, cell_timeout=args.cell_timeout, run_cells=not args.no_run)
+    v = validate(args.notebook, names, cell_timeout=args.cell_timeout, run_cells=not args.no_run,
+                 forbidden=forbidden)
     for p in v.problems:
         print(f"PROBLEM  {p}")
     for n in v.graded:
         print(f"{'MISSING' if n in v.missing else 'found  '}  {n}")
+    for f in v.forbidden:
+        print(f"FORBIDDEN  {f}")
     tests = [c for c in v.cells if c.is_test]
     for c in v.cells:
         if c.is_test or not c.ok:

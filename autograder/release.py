@@ -21,7 +21,8 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-from autograder.course import CourseError, solution_dir
+from autograder.checks.registry import Assignment
+from autograder.course import CourseError, load_assignment, solution_dir
 
 PIPELINE = (CheckCellMetadata, ClearSolutions, ClearHiddenTests, ClearMarkScheme, ClearOutput,
             LockCells, ComputeChecksums, CheckCellMetadata)
@@ -71,24 +72,43 @@ def leaked(text: str, secrets: set[str]) -> list[str]:
     return sorted(s for s in secrets if s in text)
 
 
+def student_metadata(assignment: Assignment) -> dict:
+    """What `autograder validate` needs to check a notebook as the grader will, with no hidden
+    checks at hand: the graded names, and the calls each may not make (the notebook's text says
+    them too)."""
+    return {"assignment": assignment.id, "graded": list(assignment.items),
+            "forbidden": {name: list(item.forbid.calls)
+                          for name, item in assignment.items.items() if item.forbid.calls}}
+
+
 def render(nb: nbformat.NotebookNode) -> str:
     """Stable text of a notebook, so that a committed copy can be compared byte for byte."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def release(root: Path, assignment_id: str) -> Path:
-    """Write ``assignments/<id>/<id>.ipynb`` from ``solutions/<id>/<id>.ipynb``."""
+def release_text(root: Path, assignment_id: str) -> str:
+    """The text of ``assignments/<id>/<id>.ipynb`` as ``release`` writes it; raises CourseError
+    when it would contain solution or hidden-check code."""
     source = solution_dir(root, assignment_id) / f"{assignment_id}.ipynb"
     if not source.exists():
         raise CourseError(f"{source} is missing")
-    out = root / "assignments" / assignment_id / f"{assignment_id}.ipynb"
-    text = render(released_notebook(source))
+    nb = released_notebook(source)
+    text = render(nb)
     leaks = leaked(json.dumps(json.loads(text)["cells"]), secret_lines(source.parent))
     leaks += leaked(text, secret_lines(source.parent))
     if leaks:
         raise CourseError(f"refusing to release {assignment_id}: the student notebook would "
                           f"contain solution or hidden-check code, e.g. {leaks[0]!r}; put it "
                           "between ### BEGIN SOLUTION / ### END SOLUTION markers")
+    # names and forbidden calls, from the checks module (public: the notebook's text says them)
+    nb.metadata["autograder"] = student_metadata(load_assignment(root, assignment_id))
+    return render(nb)
+
+
+def release(root: Path, assignment_id: str) -> Path:
+    """Write ``assignments/<id>/<id>.ipynb`` from ``solutions/<id>/<id>.ipynb``."""
+    text = release_text(root, assignment_id)
+    out = root / "assignments" / assignment_id / f"{assignment_id}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.notebook import InvalidNotebook, code_cells, extract, read_notebook, to_python
+from autograder.notebook import (
+    InvalidNotebook,
+    code_cells,
+    extract,
+    forbidden_uses,
+    read_notebook,
+    to_python,
+)
 from autograder.sandbox import Limits, Sandbox
 from autograder.session import WorkerError, WorkerTimeout, Zygote
 
@@ -24,11 +31,13 @@ class Validation:
     problems: list[str] = field(default_factory=list)
     graded: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)  # "<name> uses a forbidden call: ..."
     cells: list[CellOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.missing and all(c.ok for c in self.cells)
+        return (not self.problems and not self.missing and not self.forbidden
+                and all(c.ok for c in self.cells))
 
 
 def graded_names(nb, assignment_names: list[str] | None) -> list[str]:
@@ -39,8 +48,18 @@ def graded_names(nb, assignment_names: list[str] | None) -> list[str]:
     return [str(n) for n in graded] if isinstance(graded, list) else []
 
 
+def forbidden_calls(nb) -> dict[str, list[str]]:
+    """Graded name -> calls it may not make, from the released notebook's metadata."""
+    meta = nb["metadata"].get("autograder", {})
+    found = meta.get("forbidden", {}) if isinstance(meta, dict) else {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): [str(c) for c in v] for k, v in found.items() if isinstance(v, list)}
+
+
 def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout: float = 120.0,
-             run_cells: bool = True) -> Validation:
+             run_cells: bool = True,
+             forbidden: dict[str, list[str]] | None = None) -> Validation:
     v = Validation()
     try:
         nb = read_notebook(path)
@@ -51,6 +70,11 @@ def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout
     v.problems += parsed.problems
     v.graded = graded_names(nb, assignment_names)
     v.missing = [n for n in v.graded if n not in parsed.definitions]
+    for name, calls in (forbidden if forbidden is not None else forbidden_calls(nb)).items():
+        uses = forbidden_uses(parsed, name, calls)
+        if uses:
+            v.forbidden.append(f"{name} uses a forbidden call: {', '.join(uses)} (the grader "
+                               f"gives its checks 0)")
     if not run_cells:
         return v
     zygote = Zygote(Sandbox.detect())

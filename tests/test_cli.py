@@ -117,6 +117,26 @@ def test_validate_reports_names_and_public_checks(tmp_path):
     assert "MISSING  count" in r.stdout and "FAILED   public check 2: NameError" in r.stdout
 
 
+def test_validate_warns_of_forbidden_calls_from_the_released_metadata(tmp_path):
+    """The release writes each graded name's forbidden calls into the notebook, so that a student's
+    `validate` (no hidden checks at hand) finds what the grader's static check will refuse."""
+    released = json.loads((ROOT / "assignments" / "a1_convolution" /
+                           "a1_convolution.ipynb").read_text())
+    assert "torch.nn.functional.conv2d" in released["metadata"]["autograder"]["forbidden"]["conv2d"]
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": "import torch.nn.functional as F\n\n"
+                        "def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, "
+                        "groups=1):\n    return F.conv2d(x, weight, bias, stride, padding)\n"}]
+    nb = {"cells": cells, "metadata": released["metadata"], "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "a1_convolution.ipynb"
+    path.write_text(json.dumps(nb))
+    r = autograder("validate", str(path), "--no-run")
+    assert r.returncode == 1
+    assert ("FORBIDDEN  conv2d uses a forbidden call: torch.nn.functional.conv2d (cell 1, line 4)"
+            in r.stdout), r.stdout
+    assert "Not ready" in r.stdout
+
+
 def test_workers_launch_before_the_grader_imports_torch(tmp_path):
     """`grade` launches its worker processes first, so that their torch import overlaps the
     grader's: the command line, the zygote client and reading a notebook import no torch (nor
