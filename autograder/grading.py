@@ -23,6 +23,7 @@ from autograder.notebook import (
     extract,
     forbidden_uses,
     read_notebook,
+    unrun_globals,
 )
 from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import Limits
@@ -129,7 +130,7 @@ def grade_submission(sub: Submission, assignment: Assignment, zygote: Zygote,
         return _finish(result, "invalid", str(e), start)
     except (OSError, RecursionError, MemoryError, ValueError) as e:
         return _finish(result, "invalid", f"the notebook could not be parsed: {e}", start)
-    result.notes += parsed.problems
+    result.notes += parsed.problems + unrun_globals(parsed, list(assignment.items))
     if not parsed.chunks:
         result.notes.append("the notebook defines nothing (no imports, functions or classes)")
     worker = _Worker(zygote, parsed, assignment, options)

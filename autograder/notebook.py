@@ -47,6 +47,8 @@ class ParsedNotebook:
     aliases: dict[str, str]  # local name -> dotted module path, from the notebook's imports
     problems: list[str]  # cells skipped, with the reason, for the student's feedback
     metadata: dict
+    # names bound only by statements the grader does not run (``x = f()``, loops...): where
+    dropped: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, name: str) -> str:
         d = self.definitions.get(name)
@@ -112,6 +114,7 @@ def extract(nb: dict[str, Any]) -> ParsedNotebook:
     definitions: dict[str, Definition] = {}
     aliases: dict[str, str] = {}
     problems: list[str] = []
+    dropped: dict[str, tuple[int, int]] = {}
     for index, source, _ in code_cells(nb):
         python = to_python(source)
         try:
@@ -124,6 +127,8 @@ def extract(nb: dict[str, Any]) -> ParsedNotebook:
         keep = [False] * len(lines)
         for stmt in tree.body:
             if not _is_definition(stmt):
+                for target in _assigned_names(stmt):
+                    dropped[target] = (index, stmt.lineno)
                 continue
             start = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
             for i in range(start - 1, stmt.end_lineno or stmt.lineno):
@@ -135,7 +140,8 @@ def extract(nb: dict[str, Any]) -> ParsedNotebook:
         kept = "\n".join(line if k else "" for line, k in zip(lines, keep)) + "\n"
         if any(keep):
             chunks.append(Chunk(cell=index, source=kept))
-    return ParsedNotebook(chunks, definitions, aliases, problems, dict(nb.get("metadata", {})))
+    return ParsedNotebook(chunks, definitions, aliases, problems, dict(nb.get("metadata", {})),
+                          {k: v for k, v in dropped.items() if k not in definitions})
 
 
 def to_python(source: str) -> str:
@@ -190,6 +196,67 @@ def _import_aliases(stmt: ast.Import | ast.ImportFrom) -> dict[str, str]:
             if a.name != "*":
                 out[a.asname or a.name] = f"{stmt.module}.{a.name}"
     return out
+
+
+def _assigned_names(stmt: ast.stmt) -> set[str]:
+    """Module-level names a statement the grader drops would have bound."""
+    names: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)  # defined inside an if/try/with: dropped with it
+    return names
+
+
+def _global_names(node: ast.AST) -> set[str]:
+    """Names a function or class reads from the module's globals (not its parameters or locals)."""
+    import symtable
+
+    try:
+        table = symtable.symtable(ast.unparse(node), "<definition>", "exec")
+    except (SyntaxError, ValueError):
+        return set()
+    found: set[str] = set()
+    stack = list(table.get_children())
+    while stack:
+        t = stack.pop()
+        stack.extend(t.get_children())
+        for sym in t.get_symbols():
+            if sym.is_global() and sym.is_referenced() and not sym.is_assigned():
+                found.add(sym.get_name())
+    return found
+
+
+def unrun_globals(parsed: ParsedNotebook, names: list[str]) -> list[str]:
+    """For each graded name (and the notebook's own helpers it uses), the globals it reads that
+    only a statement the grader does not run sets: a NameError when graded, though the notebook
+    runs fine top to bottom. One message each, for the student."""
+    import builtins
+
+    messages = []
+    for name in names:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            d = parsed.definitions.get(current)
+            if current in seen or d is None or d.node is None or d.kind not in (
+                    "function", "class"):
+                continue
+            seen.add(current)
+            for g in sorted(_global_names(d.node)):
+                if g in parsed.definitions:
+                    todo.append(g)
+                elif g in parsed.dropped and not hasattr(builtins, g):
+                    cell, line = parsed.dropped[g]
+                    via = "" if current == name else f" (through {current})"
+                    messages.append(
+                        f"{name} uses {g}{via}, which only a statement the grader does not run "
+                        f"sets (cell {cell}, line {line}): the grader runs imports, definitions "
+                        f"and constants only, so {g} will not exist; set it inside the function "
+                        f"or as a constant")
+    return messages
 
 
 def forbidden_uses(parsed: ParsedNotebook, name: str, calls: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from autograder.notebook import (
     forbidden_uses,
     read_notebook,
     to_python,
+    unrun_globals,
 )
 from autograder.sandbox import Limits, Sandbox
 from autograder.session import WorkerError, WorkerTimeout, Zygote
@@ -70,6 +71,7 @@ def validate(path: Path, assignment_names: list[str] | None = None, cell_timeout
     v.problems += parsed.problems
     v.graded = graded_names(nb, assignment_names)
     v.missing = [n for n in v.graded if n not in parsed.definitions]
+    v.problems += unrun_globals(parsed, v.graded)
     for name, calls in (forbidden if forbidden is not None else forbidden_calls(nb)).items():
         uses = forbidden_uses(parsed, name, calls)
         if uses:

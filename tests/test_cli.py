@@ -137,6 +137,18 @@ def test_validate_warns_of_forbidden_calls_from_the_released_metadata(tmp_path):
     assert "Not ready" in r.stdout
 
 
+def test_validate_explains_a_global_the_grader_will_not_set(tmp_path):
+    nb = make_notebook("import torch\nSCALE = torch.tensor(2.0)",
+                       "def double(x):\n    return x * SCALE")
+    nb.metadata["autograder"] = {"assignment": "toy", "graded": ["double"]}
+    path = tmp_path / "toy.ipynb"
+    path.write_text(json.dumps(nb))
+    r = autograder("validate", str(path), "--no-run")
+    assert r.returncode == 1
+    assert ("PROBLEM  double uses SCALE, which only a statement the grader does not run sets "
+            "(cell 1, line 2)") in r.stdout, r.stdout
+
+
 def test_workers_launch_before_the_grader_imports_torch(tmp_path):
     """`grade` launches its worker processes first, so that their torch import overlaps the
     grader's: the command line, the zygote client and reading a notebook import no torch (nor

@@ -179,3 +179,16 @@ def test_results_json_round_trip(toy_root):
     r = grade_source("toy", GOOD_TOY, root=toy_root)
     again = SubmissionResult.from_dict(json.loads(json.dumps(r.to_dict())))
     assert again == r
+
+
+def test_global_set_by_a_statement_the_grader_drops_is_explained(toy_root):
+    """A notebook that runs top to bottom but whose graded function reads a global that only a
+    dropped statement sets (a call, a loop) fails that check, and the feedback says why."""
+    src = GOOD_TOY.replace("def double(x):\n    return x * 2",
+                           "FACTOR = int('2')\n\ndef double(x):\n    return x * FACTOR")
+    r = grade_source("toy", src, root=toy_root)
+    assert not any(c.passed for c in _by_item(r)["double"])
+    assert "NameError" in _by_item(r)["double"][0].message
+    assert any(n.startswith("double uses FACTOR, which only a statement the grader does not run "
+                            "sets (cell 1, line ") for n in r.notes), r.notes
+    assert all(c.passed for c in _by_item(r)["count"])
