@@ -87,9 +87,7 @@ def cmd_validate(args) -> int:
     names = forbidden = None
     if args.assignment:
         try:
-            from autograder.release import student_metadata
-
-            meta = student_metadata(load_assignment(args.course or find_root(), args.assignment))
+            meta = load_assignment(args.course or find_root(), args.assignment).student_metadata()
             names, forbidden = meta["graded"], meta["forbidden"]
         except CourseError:
             pass  # a student has no hidden checks: use the notebook's own metadata

@@ -22,7 +22,6 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-from autograder.checks.registry import Assignment
 from autograder.course import CourseError, load_assignment, solution_dir
 
 PIPELINE = (CheckCellMetadata, ClearSolutions, ClearHiddenTests, ClearMarkScheme, ClearOutput,
@@ -79,15 +78,6 @@ def leaked(text: str, secrets: set[str]) -> list[str]:
     return sorted(s for s in secrets if s in text)
 
 
-def student_metadata(assignment: Assignment) -> dict:
-    """What `autograder validate` needs to check a notebook as the grader will, with no hidden
-    checks at hand: the graded names, and the calls each may not make (the notebook's text says
-    them too)."""
-    return {"assignment": assignment.id, "graded": list(assignment.items),
-            "forbidden": {name: list(item.forbid.calls)
-                          for name, item in assignment.items.items() if item.forbid.calls}}
-
-
 def render(nb: nbformat.NotebookNode) -> str:
     """Stable text of a notebook, so that a committed copy can be compared byte for byte."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -100,16 +90,15 @@ def release_text(root: Path, assignment_id: str) -> str:
     if not source.exists():
         raise CourseError(f"{source} is missing")
     nb = released_notebook(source)
+    nb.metadata["autograder"] = load_assignment(root, assignment_id).student_metadata()
     text = render(nb)
-    leaks = leaked(json.dumps(json.loads(text)["cells"]), secret_lines(source.parent))
-    leaks += leaked(text, secret_lines(source.parent))
+    secrets = secret_lines(source.parent)
+    leaks = leaked(json.dumps(json.loads(text)["cells"]), secrets) + leaked(text, secrets)
     if leaks:
         raise CourseError(f"refusing to release {assignment_id}: the student notebook would "
                           f"contain solution or hidden-check code, e.g. {leaks[0]!r}; put it "
                           "between ### BEGIN SOLUTION / ### END SOLUTION markers")
-    # names and forbidden calls, from the checks module (public: the notebook's text says them)
-    nb.metadata["autograder"] = student_metadata(load_assignment(root, assignment_id))
-    return render(nb)
+    return text
 
 
 def release(root: Path, assignment_id: str) -> Path:

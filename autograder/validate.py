@@ -41,18 +41,22 @@ class Validation:
                 and all(c.ok for c in self.cells))
 
 
+def _released(nb) -> dict:
+    """The ``autograder`` metadata the release wrote into the notebook ({} if absent or broken)."""
+    meta = nb["metadata"].get("autograder", {})
+    return meta if isinstance(meta, dict) else {}
+
+
 def graded_names(nb, assignment_names: list[str] | None) -> list[str]:
     if assignment_names:
         return assignment_names
-    meta = nb["metadata"].get("autograder", {})
-    graded = meta.get("graded", []) if isinstance(meta, dict) else []
+    graded = _released(nb).get("graded", [])
     return [str(n) for n in graded] if isinstance(graded, list) else []
 
 
 def forbidden_calls(nb) -> dict[str, list[str]]:
     """Graded name -> calls it may not make, from the released notebook's metadata."""
-    meta = nb["metadata"].get("autograder", {})
-    found = meta.get("forbidden", {}) if isinstance(meta, dict) else {}
+    found = _released(nb).get("forbidden", {})
     if not isinstance(found, dict):
         return {}
     return {str(k): [str(c) for c in v] for k, v in found.items() if isinstance(v, list)}

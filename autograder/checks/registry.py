@@ -131,3 +131,11 @@ class Assignment:
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
+
+    def student_metadata(self) -> dict:
+        """What the released notebook carries for `autograder validate`, which has no hidden
+        checks at hand: the graded names, and the calls each may not make (the notebook's text
+        says them too)."""
+        return {"assignment": self.id, "graded": list(self.items),
+                "forbidden": {name: list(item.forbid.calls)
+                              for name, item in self.items.items() if item.forbid.calls}}

@@ -37,51 +37,34 @@ def _resolve(dotted: str):
     raise ValueError(f"cannot resolve {dotted}")
 
 
-# (item, forbidden ops) of the guard now active in the grader's calling thread, for other threads
+# (item, forbidden ops) of the item being graded now, read by the guard in every thread
 _active: list[tuple[str, frozenset[str]] | None] = [None]
 
 
-def _refuse(item: str, ops: frozenset[str], func) -> None:
-    name = "aten." + func._schema.name.split("::", 1)[-1]
-    if name in ops:
-        raise ForbiddenCallError(f"{item} may not use {name} (forbidden in this exercise)")
-
-
 class _OpGuard(TorchDispatchMode):
+    """Refuses the ATen operators that the item being graded (``_active``) forbids. The calling
+    thread enters it in ``Forbidder.active``; threads the student's code starts, in
+    ``guard_threads``."""
+
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         # True (torch's default) wraps __torch_dispatch__ in torch._disable_dynamo, whose first
         # call imports torch._dynamo: a second of start-up, and a wrapper on every operator.
         return False
 
-    def __init__(self, item: str, ops: frozenset[str]):
-        super().__init__()
-        self.item = item
-        self.ops = ops
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        _refuse(self.item, self.ops, func)
-        return func(*args, **(kwargs or {}))
-
-
-class _ThreadGuard(TorchDispatchMode):
-    """The guard of a thread the student's code started (at load time or in a call): it refuses
-    what the item being graded at that moment forbids."""
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        return False
-
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         active = _active[0]
         if active is not None:
-            _refuse(*active, func)
+            item, ops = active
+            name = "aten." + func._schema.name.split("::", 1)[-1]
+            if name in ops:
+                raise ForbiddenCallError(f"{item} may not use {name} (forbidden in this exercise)")
         return func(*args, **(kwargs or {}))
 
 
 def guard_threads() -> None:
     """From now on, every thread started through ``threading`` or ``_thread`` runs its function
-    under ``_ThreadGuard``. Called in the child before the student's code loads, so that aliases
+    under ``_OpGuard``. Called in the child before the student's code loads, so that aliases
     the code takes of the thread functions are the guarded ones."""
     import _thread
     import threading
@@ -105,7 +88,7 @@ def guard_threads() -> None:
 
 def _guarded(function):
     def run(*args, **kwargs):
-        with _ThreadGuard():
+        with _OpGuard():
             return function(*args, **kwargs)
 
     return run
@@ -141,7 +124,7 @@ class Forbidder:
         try:
             if ops:
                 _active[0] = (item, ops)
-                with _OpGuard(item, ops):
+                with _OpGuard():
                     yield
             else:
                 yield

@@ -309,6 +309,7 @@ VICTIM = Case(
     code={"receptive_field": f'''{SIG_FIELD}
     import importlib, os
     left = []
+    # written as student code (it runs in the sandbox), the zygote's own cleanup walk is not used
     try:  # folders the sandbox bound into /tmp (a repository that lives there) are not leftovers
         mounts = {{line.split()[4] for line in open("/proc/self/mountinfo")}}
     except OSError:
