@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -151,6 +152,22 @@ def _python_paths() -> list[str]:
     paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
              sysconfig.get_paths()["platlib"], str(Path(autograder.__path__[0]).resolve())}
     return sorted(paths)
+
+
+def closed_folder() -> str:
+    """The first folder on the way to the Python installation, the virtual environment or the
+    autograder package that other users may not enter ('' if there is none). Without a sandbox, a
+    grader running as root runs student code as an unprivileged uid, which could not import from
+    behind such a folder (a repository cloned into a 0700 folder, or into /root)."""
+    for path in _python_paths():
+        target = Path(path)
+        for folder in [*reversed(target.parents), target]:
+            try:
+                if not folder.stat().st_mode & stat.S_IXOTH:
+                    return str(folder)
+            except OSError:
+                break
+    return ""
 
 
 def _nvidia_devices() -> list[str]:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,6 +266,19 @@ def test_require_sandbox_refuses_to_grade_without_bubblewrap(tmp_path):
     assert r.returncode == 2
     assert "sandbox required but unavailable" in r.stderr and "bwrap" in r.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_closed_folder_finds_what_other_users_cannot_enter(monkeypatch):
+    """Where the fallback's unprivileged uid cannot import from disk, the zygote preloads more."""
+    import autograder.sandbox as sandbox
+
+    private = Path(tempfile.mkdtemp(dir="/tmp"))  # 0700, in an enterable /tmp
+    (private / "venv").mkdir()
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: [str(private / "venv")])
+    assert sandbox.closed_folder() == str(private)
+    shutil.rmtree(private)
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: ["/usr/lib"])
+    assert sandbox.closed_folder() == ""
 
 
 def test_without_bubblewrap_the_grader_says_so_loudly_and_still_grades(tmp_path):

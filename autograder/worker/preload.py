@@ -9,10 +9,17 @@ PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.dat
            "autograder.worker.server")
 
 
-def warm() -> None:
-    """Import everything in PRELOAD that is installed (matplotlib headless)."""
+# What torch imports lazily on first use, broadly: loaded ahead when the children cannot read the
+# environment from disk (no sandbox, a dropped uid, and a folder it may not enter on the way: a
+# base Python in /root, a repository in a 0700 folder), where any later import would fail.
+BROAD = ("torch._dynamo",)
+
+
+def warm(children_read_disk: bool = True) -> None:
+    """Import everything in PRELOAD that is installed (matplotlib headless), and BROAD too where
+    the children cannot import from disk."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    for name in PRELOAD:
+    for name in PRELOAD + (() if children_read_disk else BROAD):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -39,6 +46,10 @@ def _warm_lazy_imports() -> None:
         def backward(ctx, grad):
             return grad * 2
 
+    from safetensors.torch import load, save
+
+    load(save({"x": torch.zeros(2)}))  # the protocol's tensor framing imports numpy.ctypeslib
+    torch.get_default_device()  # the state restore before every call imports torch.utils._device
     with Forbidder({"_": {"ops": ["aten.convolution"]}}).active("_"):
         x = torch.zeros(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
         y = torch.nn.functional.unfold(_Twice.apply(x), 2)

@@ -46,9 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     import torch  # noqa: F401 - the point of the zygote is to pay for this once
 
+    from autograder.sandbox import closed_folder
     from autograder.worker import preload
 
-    preload.warm()
+    preload.warm(children_read_disk=_SANDBOX != "none" or os.getuid() != 0 or not closed_folder())
     ctrl = socket.socket(fileno=opts.control_fd)
     _set_subreaper()
     # Neutral names (nothing says "grader"); traversable (0711) so that the unprivileged uid can
