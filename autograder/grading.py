@@ -25,6 +25,7 @@ from autograder.notebook import (
     read_notebook,
     unrun_globals,
 )
+from autograder.protocol import MessageTooLarge
 from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import Limits
 from autograder.session import Child, WorkerCrashed, WorkerError, WorkerTimeout, Zygote
@@ -77,7 +78,8 @@ class _Worker:
             raise LoadFailed("error", "the submission's process crashed too many times")
         limits = self.options.limits or Limits()
         try:
-            self.child = self.zygote.spawn(limits, threads=self.options.threads)
+            self.child = self.zygote.spawn(limits, threads=self.options.threads,
+                                           preload=self.assignment.worker_libraries)
         except WorkerError as e:
             raise LoadFailed("error", f"could not start a worker: {e}") from None
         header = {
@@ -95,6 +97,8 @@ class _Worker:
                              ) from None
         except WorkerCrashed as e:
             raise LoadFailed("error", f"loading the notebook's definitions crashed: {e}") from None
+        except MessageTooLarge as e:
+            raise LoadFailed("invalid", f"the notebook's code is too large to load ({e})") from None
         if not isinstance(reply.get("defined"), list) or not isinstance(reply.get("errors"), list):
             raise LoadFailed("error", "the worker answered the load request with garbage")
         self.load_reply = reply
@@ -219,7 +223,17 @@ def _run_variant(cr: CheckResult, variant: Variant, worker: _Worker, seed: int, 
     worker.request({"op": "seed", "seed": seed}, None, timeout)
     dtype = DTYPES[variant.dtype] if variant.dtype else None
     ctx = CheckContext(worker, dtype, variant.device, seed, timeout, signatures,
-                       show_expected=variant.check.show_expected)
+                       show_expected=variant.check.show_expected, items=worker.assignment.items)
+    try:
+        _run_check(cr, variant, ctx)
+    finally:
+        try:
+            ctx.close()  # the objects the check made the worker hold are freed before the next
+        except WorkerError:
+            pass  # a worker that died or timed out is restarted with nothing held
+
+
+def _run_check(cr: CheckResult, variant: Variant, ctx: CheckContext) -> None:
     try:
         variant.check.func(ctx)
     except (WorkerTimeout, WorkerCrashed):

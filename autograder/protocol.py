@@ -45,13 +45,42 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def send_message(sock: socket.socket, header: dict, tensors: dict[str, torch.Tensor] | None = None):
-    """Send one message: a JSON-able header and tensors referenced from it."""
+class MessageTooLarge(ProtocolError):
+    """A message this side was about to send is over the limit the other side reads."""
+
+    def __init__(self, size: int, limit: int, part: str):
+        super().__init__(f"{part} of {size / 2**20:.1f} MB exceeds the limit of "
+                         f"{limit / 2**20:.1f} MB")
+        self.size = size
+        self.limit = limit
+        self.part = part
+
+
+def encode_message(header: dict, tensors: dict[str, torch.Tensor] | None = None,
+                   max_payload: int = DEFAULT_MAX_PAYLOAD) -> bytes:
+    """One message as bytes; raises MessageTooLarge (before anything is sent) when its header or
+    payload is over what ``recv_message`` accepts."""
     head = json.dumps(header).encode()
+    if len(head) > MAX_HEADER:
+        raise MessageTooLarge(len(head), MAX_HEADER, "header")
+    size = payload_size(tensors)
+    if size > max_payload:
+        raise MessageTooLarge(size, max_payload, "payload")
     payload = st_save(tensors) if tensors else b""
-    sock.sendall(_LEN.pack(len(head)) + head + _LEN.pack(len(payload)))
-    if payload:
-        sock.sendall(payload)
+    if len(payload) > max_payload:
+        raise MessageTooLarge(len(payload), max_payload, "payload")
+    return _LEN.pack(len(head)) + head + _LEN.pack(len(payload)) + payload
+
+
+def payload_size(tensors: dict[str, torch.Tensor] | None) -> int:
+    """The bytes of tensor data in a message (its safetensors framing adds a little)."""
+    return sum(t.numel() * t.element_size() for t in (tensors or {}).values())
+
+
+def send_message(sock: socket.socket, header: dict, tensors: dict[str, torch.Tensor] | None = None,
+                 max_payload: int = DEFAULT_MAX_PAYLOAD):
+    """Send one message: a JSON-able header and tensors referenced from it."""
+    sock.sendall(encode_message(header, tensors, max_payload))
 
 
 def recv_message(
@@ -126,9 +155,40 @@ class Encoder:
             return {"__dtype__": str(obj).removeprefix("torch.")}
         if isinstance(obj, torch.device):
             return {"__device__": str(obj)}
+        numpy = _numpy_scalar(obj)
+        if numpy is not None:
+            return numpy
         if self._fallback is None:
             raise TypeError(f"cannot send an object of type {type(obj).__name__}")
         return self._fallback(obj)
+
+
+def _numpy_scalar(obj: Any) -> dict | None:
+    """A numpy scalar or 0-d array as ``{"__numpy__": dtype, "value": number}`` (else None)."""
+    module = getattr(type(obj), "__module__", "")
+    if not isinstance(module, str) or not module.startswith("numpy"):
+        return None
+    import numpy as np
+
+    if isinstance(obj, np.ndarray) and obj.ndim == 0 or isinstance(obj, np.generic):
+        value = obj.item()
+        if type(value) in (bool, int, float):
+            return {"__numpy__": str(obj.dtype), "value": value}
+    return None
+
+
+class NumpyScalar:
+    """A numpy scalar (or 0-d array) the student returned: its value as a plain number, and its
+    numpy dtype, so that a check can say "return a Python int" rather than compare silently."""
+
+    __slots__ = ("value", "dtype")
+
+    def __init__(self, value: bool | int | float, dtype: str):
+        self.value = value
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"numpy.{self.dtype}({self.value!r})"
 
 
 def _is_plain_mapping(obj: Any) -> bool:
@@ -141,10 +201,12 @@ class Decoder:
     """Decodes what an Encoder produced. ``tensor_hook(tensor, meta)`` post-processes tensors and
     ``special(tag, value)`` resolves tags this module does not know (handles, references)."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], tensor_hook=None, special=None):
+    def __init__(self, tensors: dict[str, torch.Tensor], tensor_hook=None, special=None,
+                 numpy_scalars: bool = False):
         self.tensors = tensors
         self._tensor_hook = tensor_hook
         self._special = special
+        self._numpy_scalars = numpy_scalars  # NumpyScalar objects (the grader), or plain values
 
     def decode(self, obj: Any, depth: int = 0) -> Any:
         if depth > 64:
@@ -183,18 +245,51 @@ class Decoder:
                 return torch.device(str(obj["__device__"]))
             except RuntimeError:
                 raise ProtocolError("bad device") from None
+        if "__numpy__" in obj:
+            value = obj.get("value")
+            if type(value) not in (bool, int, float):
+                raise ProtocolError("bad numpy scalar")
+            if not self._numpy_scalars:
+                return value
+            return NumpyScalar(value, str(obj["__numpy__"])[:20])
         if self._special is not None:
             return self._special(obj)
         raise ProtocolError(f"unexpected tagged value {list(obj)[:3]}")
 
 
-def tensor_leaves(v: Any) -> list[torch.Tensor]:
-    """The tensors of a tensor or a (nested) list/tuple of them, for autograd.backward."""
+def backward_pairs(output: Any, grad_output: Any) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(outputs, gradients) to back-propagate: ``grad_output`` mirrors ``output``'s structure,
+    and positions where either is ``None`` (attention's ``(out, None)``) are left out."""
+    if grad_output is None or output is None:
+        return [], []
+    if isinstance(grad_output, torch.Tensor):
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(f"expected a tensor output, got {type(output).__name__}")
+        return [output], [grad_output]
+    if isinstance(grad_output, (list, tuple)):
+        if not isinstance(output, (list, tuple)) or len(output) != len(grad_output):
+            raise TypeError(f"expected a {type(grad_output).__name__} of {len(grad_output)} "
+                            f"outputs, got {type(output).__name__}")
+        outs: list[torch.Tensor] = []
+        grads: list[torch.Tensor] = []
+        for o, g in zip(output, grad_output):
+            more_o, more_g = backward_pairs(o, g)
+            outs += more_o
+            grads += more_g
+        return outs, grads
+    raise TypeError("grad_output must be a tensor, None, or a list/tuple of them")
+
+
+def map_tensors(v: Any, fn) -> Any:
+    """``v`` with every tensor ``x`` in it (in lists, tuples and dict values) replaced by
+    ``fn(x)``, and everything else by ``None``: the shape of a structure of gradients."""
     if isinstance(v, torch.Tensor):
-        return [v]
+        return fn(v)
     if isinstance(v, (list, tuple)):
-        return [t for x in v for t in tensor_leaves(x)]
-    raise TypeError("gradients need a tensor output (or a list or tuple of tensors)")
+        return type(v)(map_tensors(x, fn) for x in v)
+    if isinstance(v, dict):
+        return {k: map_tensors(x, fn) for k, x in v.items()}
+    return None
 
 
 def _list(v: Any) -> list:

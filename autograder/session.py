@@ -118,13 +118,15 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def spawn(self, limits: Limits, threads: int = 1) -> Child:
-        """A fresh child process forked from the zygote, connected to us by its own socket."""
+    def spawn(self, limits: Limits, threads: int = 1, preload: tuple[str, ...] = ()) -> Child:
+        """A fresh child process forked from the zygote, connected to us by its own socket.
+        ``preload``: libraries (torchvision, timm) the zygote imports first, once."""
         if not self.ready:
             self.start()
         assert self.ctrl is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        msg = json.dumps({"op": "fork", "limits": limits.to_dict(), "threads": threads})
+        msg = json.dumps({"op": "fork", "limits": limits.to_dict(), "threads": threads,
+                          "preload": list(preload)})
         try:
             socket.send_fds(self.ctrl, [msg.encode()], [theirs.fileno()])
         except OSError as e:
@@ -133,7 +135,7 @@ class Zygote:
             self.close()
             raise WorkerCrashed(f"the worker process is gone: {e}") from None
         theirs.close()
-        reply = self._recv_ctrl(30.0)
+        reply = self._recv_ctrl(30.0 + 60.0 * bool(preload))
         if reply is None or "pid" not in reply:
             ours.close()
             self.close()
@@ -245,14 +247,17 @@ class Child:
     def request(
         self, header: dict, tensors: dict[str, torch.Tensor] | None, timeout: float
     ) -> tuple[dict, dict[str, torch.Tensor]]:
-        from autograder.protocol import ChannelClosed, ProtocolError, recv_message, send_message
+        from autograder.protocol import ChannelClosed, ProtocolError, encode_message, recv_message
 
         if self.dead:
             raise WorkerCrashed("the worker is no longer running")
+        # A request over the limit is the caller's (a check's) mistake, not the worker's: it is
+        # refused here, before anything is sent (MessageTooLarge), and the worker lives on.
+        message = encode_message(header, tensors, self.max_payload)
         deadline = time.monotonic() + timeout
         try:
             self.sock.settimeout(max(0.01, timeout))
-            send_message(self.sock, header, tensors)
+            self.sock.sendall(message)
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
             return recv_message(self.sock, self.max_payload)
         except TimeoutError:

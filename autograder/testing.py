@@ -76,22 +76,26 @@ def notebook_from_source(source: str) -> nbformat.NotebookNode:
 
 
 def grade_source(assignment_id: str, source: str, device: str = "cpu", seed: int = 0,
-                 root: Path | None = None, items: list[str] | None = None) -> SubmissionResult:
+                 root: Path | None = None, items: list[str] | None = None,
+                 limits: Limits | None = None) -> SubmissionResult:
     """Grade ``source`` (one code cell) as the submission of student ``test``; ``items`` limits
-    grading to the checks of those items."""
+    grading to the checks of those items; ``limits`` replaces the default process limits."""
     root = root or find_root(Path(__file__).parent)
-    return grade_notebook(assignment_id, notebook_from_source(source), device, seed, root, items)
+    return grade_notebook(assignment_id, notebook_from_source(source), device, seed, root, items,
+                          limits)
 
 
 def grade_notebook(assignment_id: str, nb: nbformat.NotebookNode, device: str = "cpu",
                    seed: int = 0, root: Path | None = None,
-                   items: list[str] | None = None) -> SubmissionResult:
+                   items: list[str] | None = None,
+                   limits: Limits | None = None) -> SubmissionResult:
     root = root or find_root(Path(__file__).parent)
     configure_grader_process()
     assignment = load_assignment(root, assignment_id)
     with _lock, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{assignment_id}.ipynb"
         nbformat.write(nb, path)
-        options = GradeOptions(device=device, seed=seed, limits=Limits(uid=SANDBOX_UID_BASE),
+        options = GradeOptions(device=device, seed=seed,
+                               limits=limits or Limits(uid=SANDBOX_UID_BASE),
                                items=tuple(items) if items else None)
         return grade_submission(Submission("test", path), assignment, _shared_zygote(), options)

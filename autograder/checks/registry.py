@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from autograder.checks.integrity import DEFAULT_BUILDING_BLOCKS, canonical
+
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
@@ -32,11 +34,18 @@ class Forbid:
 
 @dataclass
 class Item:
-    """A name the student must define."""
+    """A name the student must define.
+
+    ``own_code`` (default on): the graded code must be the student's own. A ``kind="class"``
+    item must be a class defined in the notebook that subclasses ``nn.Module``, ``Optimizer`` or
+    ``autograd.Function`` directly (or through the notebook's classes), and every module a call
+    of the item returns must be made of ``building_blocks`` and the notebook's classes."""
 
     name: str
     kind: str = "function"
     forbid: Forbid = field(default_factory=Forbid)
+    own_code: bool = True
+    building_blocks: tuple[str, ...] = DEFAULT_BUILDING_BLOCKS
 
 
 @dataclass
@@ -81,16 +90,28 @@ class Assignment:
     """One assignment's registry: ``A.item(...)`` declares a name, ``@A.check(...)`` a check."""
 
     def __init__(self, id: str, title: str = "", time_budget: float = 300.0,
-                 load_timeout: float = 60.0):
+                 load_timeout: float = 60.0, worker_libraries: Sequence[str] = ()):
         self.id = id
         self.title = title or id
         self.time_budget = time_budget
         self.load_timeout = load_timeout
+        # libraries the checks reach in the worker with t.lib (torchvision, timm): imported
+        # once by each worker's parent before any student code
+        unknown = [n for n in worker_libraries if n.split(".")[0] not in ("torchvision", "timm")]
+        if unknown:
+            raise ValueError(f"worker_libraries may name torchvision and timm, not {unknown}")
+        self.worker_libraries = tuple(worker_libraries)
         self.items: dict[str, Item] = {}
         self.checks: list[Check] = []
 
-    def item(self, name: str, forbid: Forbid | None = None, kind: str = "function") -> Item:
-        it = Item(name, kind, forbid or Forbid())
+    def item(self, name: str, forbid: Forbid | None = None, kind: str = "function",
+             own_code: bool = True,
+             building_blocks: Sequence[str] = DEFAULT_BUILDING_BLOCKS) -> Item:
+        if kind not in ("function", "class"):
+            raise ValueError(f"{name}: kind must be 'function' or 'class', not {kind!r}")
+        for block in building_blocks:
+            canonical(block)  # a typo in the list is an error now, not a rule that never applies
+        it = Item(name, kind, forbid or Forbid(), own_code, tuple(building_blocks))
         self.items[name] = it
         return it
 
