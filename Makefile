@@ -4,12 +4,14 @@
 VENV        := .venv
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
-ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
-EXAMPLES    := $(notdir $(wildcard tests/submissions/a*))
+# An assignment is a folder solutions/<id>/ with checks.py; its example submissions are
+# solutions/<id>/examples/<student>/<id>.ipynb.
+ASSIGNMENTS := $(patsubst solutions/%/checks.py,%,$(wildcard solutions/*/checks.py))
+EXAMPLES    := $(patsubst solutions/%/examples/expected.json,%,$(wildcard solutions/*/examples/expected.json))
 GRADES      := _build/grades
 WORKERS     ?= 2
 
-.PHONY: all setup book release grade-examples test lint clean
+.PHONY: all setup book release grade-examples audit test lint clean
 
 all: book release grade-examples
 	@echo
@@ -32,9 +34,13 @@ release: setup
 
 grade-examples: setup
 	@for a in $(EXAMPLES); do \
-	  $(BIN)/autograder grade $$a tests/submissions/$$a --out $(GRADES)/$$a --workers $(WORKERS) || exit 1; \
+	  $(BIN)/autograder grade $$a solutions/$$a/examples --out $(GRADES)/$$a --workers $(WORKERS) || exit 1; \
 	  $(BIN)/autograder report $(GRADES)/$$a || exit 1; \
 	done
+
+# Which checks catch which wrong implementations (solutions/<id>/wrong.py): _build/audit/<id>.html
+audit: setup
+	@for a in $(ASSIGNMENTS); do $(BIN)/autograder audit $$a --quiet || exit 1; done
 
 lint: setup
 	$(BIN)/ruff check .

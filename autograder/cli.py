@@ -1,4 +1,5 @@
-"""The ``autograder`` command: release, validate, grade, report (each only composes stages)."""
+"""The ``autograder`` command: release, validate, grade, report, audit (each only composes
+stages)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True,
-                           metavar="{release,validate,grade,report}")  # grade-shard is internal
+    sub = p.add_subparsers(dest="command", required=True,  # grade-shard is internal
+                           metavar="{release,validate,grade,report,audit}")
 
     r = sub.add_parser("release", help="solutions/<id> -> assignments/<id>/<id>.ipynb")
     r.add_argument("assignment")
@@ -69,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="class summary, histogram and exports of a graded folder")
     rep.add_argument("out", type=Path)
     rep.set_defaults(func=cmd_report)
+
+    au = sub.add_parser("audit", help="which checks catch which wrong implementations (wrong.py)")
+    au.add_argument("assignment")
+    au.add_argument("--course", type=Path, default=None)
+    au.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--html", type=Path, default=None,
+                    help="write the HTML report here (default: _build/audit/<id>.html)")
+    au.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                    help="write the audit as JSON to PATH; without PATH, print it instead of "
+                         "the table")
+    au.add_argument("--strict", action="store_true",
+                    help="exit 1 when a wrong implementation is missed, an item has fewer than "
+                         "three, or the solution fails a check")
+    au.add_argument("--quiet", action="store_true", help="no progress lines")
+    au.set_defaults(func=cmd_audit)
     return p
 
 
@@ -151,6 +168,36 @@ def cmd_report(args) -> int:
     for label, path in paths.items():
         print(f"{label:<11} {path}")
     return 0
+
+
+def cmd_audit(args) -> int:
+    import json
+
+    from autograder.audit import as_html, as_text, run_audit
+
+    root = args.course or find_root()
+
+    def progress(i: int, n: int, case) -> None:
+        if not args.quiet:
+            print(f"[{i}/{n}] {case.item}: {case.label}", file=sys.stderr, flush=True)
+
+    report = run_audit(args.assignment, root=root, device=args.device, seed=args.seed,
+                       progress=progress)
+    html = args.html or root / "_build" / "audit" / f"{args.assignment}.html"
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(as_html(report), encoding="utf-8")
+    data = json.dumps(report.to_dict(), indent=1)
+    if args.json == "-":
+        print(data)
+    else:
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(data + "\n", encoding="utf-8")
+        print(as_text(report), end="")
+    print(f"html: {html}" + (f"\njson: {args.json}" if args.json not in (None, "-") else ""),
+          file=sys.stderr)
+    bad = report.missed() or report.fewer_than_min() or report.solution_failed
+    return 1 if args.strict and bad else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Where a course's assignments live, and loading an assignment's hidden checks."""
+"""Where a course's assignments live, and loading an assignment's hidden checks.
+
+An assignment is one folder, ``solutions/<id>/``: ``<id>.ipynb`` (the source notebook),
+``checks.py`` (the hidden checks), ``wrong.py`` (wrong implementations the checks must catch) and
+``examples/<student>/<id>.ipynb`` with ``examples/expected.json`` (example submissions).
+"""
 
 from __future__ import annotations
 
@@ -48,7 +53,11 @@ def load_assignment(root: Path, assignment_id: str) -> Assignment:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except (ValueError, TypeError) as e:  # a registry error: a bad Forbid, an unknown dtype
+            del sys.modules[name]
+            raise CourseError(f"{path}: {e}") from None
     found = [v for v in vars(module).values() if isinstance(v, Assignment)]
     if len(found) != 1:
         raise CourseError(f"{path} must define exactly one Assignment (found {len(found)})")
@@ -56,3 +65,35 @@ def load_assignment(root: Path, assignment_id: str) -> Assignment:
     if assignment.id != assignment_id:
         raise CourseError(f"{path} defines assignment {assignment.id!r}, not {assignment_id!r}")
     return assignment
+
+
+def assignment_ids(root: Path) -> list[str]:
+    """Every assignment of the course: the folders of ``solutions/`` that hold a checks module."""
+    return sorted(p.parent.name for p in (root / "solutions").glob("*/checks.py"))
+
+
+def examples_dir(root: Path, assignment_id: str) -> Path:
+    """``solutions/<id>/examples``: example submissions ``<student>/<id>.ipynb`` and
+    ``expected.json``, their expected outcomes."""
+    return solution_dir(root, assignment_id) / "examples"
+
+
+def load_wrong(root: Path, assignment_id: str) -> dict[str, list[tuple[str, str]]]:
+    """``solutions/<id>/wrong.py``'s ``WRONG``: graded name -> [(description, source), ...], each
+    source a complete definition of that name, wrong in the way its description says."""
+    path = solution_dir(root, assignment_id) / "wrong.py"
+    if not path.exists():
+        raise CourseError(f"{path} is missing: list wrong implementations of each graded item "
+                          "in it (WRONG = {name: [(description, source), ...]})")
+    spec = importlib.util.spec_from_file_location(f"_autograder_wrong_{assignment_id}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    wrong = getattr(module, "WRONG", None)
+    if not isinstance(wrong, dict) or not all(
+            isinstance(name, str) and isinstance(impls, list)
+            and all(isinstance(i, tuple) and len(i) == 2 and all(isinstance(s, str) for s in i)
+                    for i in impls)
+            for name, impls in wrong.items()):
+        raise CourseError(f"{path} must define WRONG = {{name: [(description, source), ...]}}")
+    return wrong

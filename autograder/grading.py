@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -22,11 +22,12 @@ from autograder.notebook import (
     ParsedNotebook,
     extract,
     forbidden_uses,
+    machinery_uses,
     read_notebook,
     unrun_globals,
 )
 from autograder.protocol import MessageTooLarge
-from autograder.results import CheckResult, SubmissionResult
+from autograder.results import SCORED, CheckResult, SubmissionResult, review_reason
 from autograder.sandbox import Limits
 from autograder.session import Child, WorkerCrashed, WorkerError, WorkerTimeout, Zygote
 from autograder.submissions import Submission
@@ -135,6 +136,7 @@ def grade_submission(sub: Submission, assignment: Assignment, zygote: Zygote,
     except (OSError, RecursionError, MemoryError, ValueError) as e:
         return _finish(result, "invalid", f"the notebook could not be parsed: {e}", start)
     result.notes += parsed.problems + unrun_globals(parsed, list(assignment.items))
+    result.review = [asdict(f) for f in machinery_uses(parsed, list(assignment.items))]
     if not parsed.chunks:
         result.notes.append("the notebook defines nothing (no imports, functions or classes)")
     worker = _Worker(zygote, parsed, assignment, options)
@@ -151,6 +153,8 @@ def grade_submission(sub: Submission, assignment: Assignment, zygote: Zygote,
     if any(c.message.startswith("not run: the submission used up its") for c in result.checks):
         return _finish(result, "timeout", f"the submission used up its {assignment.time_budget:g} "
                                           "s time budget", start, zero=True)
+    if result.review and result.status == "graded":  # scored, held for the instructor
+        return _finish(result, "review", review_reason(result.review), start)
     return _finish(result, result.status, result.reason or _problems(result), start)
 
 
@@ -177,7 +181,7 @@ def _run_checks(result: SubmissionResult, assignment: Assignment, parsed: Parsed
             skipped[item_name] = f"{item_name} could not be defined when your notebook was " \
                                  f"loaded ({_first_error(load_errors)})"
         else:
-            uses = forbidden_uses(parsed, item_name, list(item.forbid.calls))
+            uses = forbidden_uses(parsed, item_name, item.forbid.static_names())
             if uses:
                 skipped[item_name] = f"{item_name} uses a forbidden call: {', '.join(uses)}"
     for variant in assignment.variants(options.device):
@@ -273,7 +277,7 @@ def _finish(result: SubmissionResult, status: str, reason: str, start: float,
             zero: bool = False) -> SubmissionResult:
     result.status = status
     result.reason = reason
-    if status != "graded" or zero:
+    if status not in SCORED or zero:
         result.score = 0.0
         for c in result.checks:
             c.points = 0.0

@@ -10,7 +10,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-STATUSES = ("graded", "error", "timeout", "invalid", "missing")
+STATUSES = ("graded", "review", "error", "timeout", "invalid", "missing")
+# Statuses whose score stands: ``review`` is graded and scored, but held for the instructor
+# because the notebook's loaded code reaches into private machinery (``SubmissionResult.review``).
+SCORED = ("graded", "review")
 GRADEBOOK_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 
 
@@ -47,6 +50,9 @@ class SubmissionResult:
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     items_missing: list[str] = field(default_factory=list)
+    # for the instructor only: the lines that put the submission on review, each
+    # {"cell", "line", "source", "what"} (never shown to the student)
+    review: list[dict] = field(default_factory=list)
     source_file: str = ""
     source_sha256: str = ""
     seed: int = 0
@@ -70,6 +76,14 @@ class SubmissionResult:
             got, total = out.get(c.item, (0.0, 0.0))
             out[c.item] = (got + c.points, total + c.max_points)
         return out
+
+
+def review_reason(review: list[dict], limit: int = 300) -> str:
+    """The gradebook's reason for a submission on review: the lines, quoted, for the instructor."""
+    quoted = "; ".join(f"cell {f['cell']}, line {f['line']}: {f['source']} ({f['what']})"
+                       for f in review)
+    text = f"held for review: the notebook's code reaches into private machinery: {quoted}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def write_atomic(path: Path, text: str) -> None:

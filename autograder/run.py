@@ -86,6 +86,11 @@ def run_grading(args, pool: list | None = None) -> int:
         print(f"graded {len(todo)} in {elapsed:.1f} s ({per:.2f} s per submission): {summary}",
               file=sys.stderr)
         print(f"gradebook: {gradebook}\nfeedback:  {feedback_dir}/", file=sys.stderr)
+        for r in results:  # scored, but the instructor decides: say which lines, here
+            if r is not None and r.status == "review":
+                print(f"held for review: {r.student_id}: " + "; ".join(
+                    f"cell {f['cell']}, line {f['line']}: {f['source']}" for f in r.review),
+                    file=sys.stderr)
     if missing:
         print(f"autograder: no result for {', '.join(missing)}; rerun with --resume",
               file=sys.stderr)

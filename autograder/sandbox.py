@@ -96,7 +96,19 @@ class Sandbox:
         args = ["--control-fd", str(control_fd), "--sandbox", self.kind]
         if os.environ.get("AUTOGRADER_DEBUG"):  # student output and worker tracebacks to a file
             args.append("--debug")
-        return (f"from autograder.worker.zygote import main\nmain({args!r})\n").encode()
+        # The worker runs the grader's own copy of the package, found by path: `python -I` ignores
+        # PYTHONPATH, so a checkout that is not installed (PYTHONPATH=. on a borrowed GPU machine)
+        # works too, and nothing else of the repository lands on the worker's sys.path.
+        package = Path(autograder.__path__[0]).resolve()
+        return (
+            "import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('autograder', "
+            f"{str(package / '__init__.py')!r}, submodule_search_locations=[{str(package)!r}])\n"
+            "module = importlib.util.module_from_spec(spec)\n"
+            "sys.modules['autograder'] = module\n"
+            "spec.loader.exec_module(module)\n"
+            "del importlib, spec, module\n"
+            f"from autograder.worker.zygote import main\nmain({args!r})\n").encode()
 
     def env(self) -> dict[str, str]:
         """The zygote's environment: nothing in it says that this is a grader."""

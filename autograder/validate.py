@@ -1,5 +1,7 @@
-"""A student's pre-submission check: the notebook parses, every graded name is defined, and the
-notebook's own public checks pass when its cells run top to bottom (in the sandbox)."""
+"""A student's pre-submission check: the notebook parses, every graded name is defined, no graded
+definition names a forbidden call (wildcards and packages included), and the notebook's own public
+checks pass when its cells run top to bottom (in the sandbox). The grader's scan for private
+machinery (the ``review`` status) is not run here: see docs/writing-checks.md for why."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course import load_wrong
 from autograder.testing import replace_definition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,21 +53,9 @@ pooled = max_pool2d(feat, 2)
 print(feat.shape, pooled.shape, avg_pool2d(feat, 2).mean().item())
 print("receptive field of VGG's first block:", receptive_field([(3, 1), (3, 1), (2, 2)]))
 '''
-WRONG = {
-    "conv_output_size": '''def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + 2 * padding - kernel_size) // stride + 1
-''',
-    "max_pool2d": '''def max_pool2d(x, kernel_size, stride=None, padding=0):
-    kh, kw = _pair(kernel_size)
-    sh, sw = _pair(kernel_size if stride is None else stride)
-    ph, pw = _pair(padding)
-    x = F.pad(x, (pw, pw, ph, ph))
-    return x.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
-''',
-    "receptive_field": '''def receptive_field(layers):
-    return 1 + sum(k - 1 for k, s in layers)
-''',
-}
+# Every fourth student gets one of these items wrong: the first entry of solutions/<id>/wrong.py.
+WRONG = {name: impls[0][1] for name, impls in load_wrong(ROOT, ASSIGNMENT).items()
+         if name in ("conv_output_size", "max_pool2d", "receptive_field")}
 TRIVIAL_CHECKS = '''
 from autograder.checks import Assignment
 

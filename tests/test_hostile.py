@@ -181,7 +181,10 @@ def test_hostile_case_is_contained(batch, name):
                         f"{c['max_points']} {c['message'][:200]}" for c in result["checks"])
     context = f"{name} ({case.why}): status {result['status']} {result['reason']}\n{summary}"
     assert result["status"] == case.status, context
-    if case.status != "graded":
+    if case.status == "review":  # scored like graded, with the lines quoted for the instructor
+        assert result["review"] and all(f["source"] and f["line"] for f in result["review"]), \
+            context
+    elif case.status != "graded":
         assert result["score"] == 0 and result["reason"], context
         return
     assert result["score"] <= baseline(case, item_max) + 1e-9, context

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "tests" / "submissions" / "a1_convolution"
+EXAMPLES = ROOT / "solutions" / "a1_convolution" / "examples"
 # A spread of outcomes that grade quickly (the examples' infinite loop alone takes ~20 s), plus a
 # student folder without a notebook and a notebook that is not JSON.
 SUBSET = ["off_by_one", "partial_dtype", "perfect", "syntax_error", "untouched"]

@@ -9,24 +9,60 @@ from dataclasses import dataclass, field
 import torch
 
 from autograder.checks.integrity import DEFAULT_BUILDING_BLOCKS, canonical
+from autograder.worker.forbid import check_packages, expand_calls, expand_ops
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 @dataclass(frozen=True)
 class Forbid:
-    """Calls a graded item may not make. ``calls``: dotted Python names; ``ops``: ATen operators
-    (``aten.convolution``); ``autograd``: no ``torch.autograd.grad``/``backward``."""
+    """What a graded item may not use while it runs (and may not name in its code).
+
+    ``calls``: dotted Python names, a module (every function of it) or a wildcard in the last
+    part (``torch.nn.init.*``, ``torch.nn.functional.conv*``); ``ops``: operators, where a plain
+    name (``aten.convolution``) stands for its whole family (``aten._convolution``,
+    ``aten.cudnn_convolution``, ...) and a wildcard (``aten.*pool2d*``) for exactly what it
+    matches; ``packages``: whole packages (``torchvision``, ``timm``): not imported, built or
+    called; ``autograd``: no ``torch.autograd.grad``/``backward``. A name that resolves to
+    nothing is an error here, when the checks module loads."""
 
     calls: Sequence[str] = ()
     ops: Sequence[str] = ()
     autograd: bool = False
+    packages: Sequence[str] = ()
+    _expanded: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("calls", "ops", "packages"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"Forbid({name}=...) takes a list of names, not {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        try:
+            expanded = {"calls": expand_calls(self.calls), "ops": expand_ops(self.ops),
+                        "packages": check_packages(self.packages)}
+        except ValueError as e:
+            raise ValueError(f"Forbid: {e}") from None
+        modules = [c for c in self.calls
+                   if c not in expanded["calls"] and not any(w in c for w in "*?[")]
+        expanded["static"] = list(dict.fromkeys(
+            list(self.calls) + [f"{m}.*" for m in modules]
+            + [n for p in expanded["packages"] for n in (p, f"{p}.*")]))
+        object.__setattr__(self, "_expanded", expanded)
 
     def to_dict(self) -> dict:
-        return {"calls": list(self.calls), "ops": list(self.ops), "autograd": self.autograd}
+        """What the worker enforces: concrete call and operator names, packages."""
+        e = self._expanded
+        return {"calls": e["calls"], "ops": e["ops"], "packages": e["packages"],
+                "autograd": self.autograd}
+
+    def static_names(self) -> list[str]:
+        """Dotted names and wildcards the static check looks for in the item's code."""
+        return list(self._expanded["static"])
 
     def describe(self) -> str:
         names = [c.replace("torch.nn.functional.", "F.") for c in self.calls]
+        names += list(self.packages)
         if self.autograd:
             names.append("torch.autograd")
         return ", ".join(names)
@@ -158,5 +194,5 @@ class Assignment:
         checks at hand: the graded names, and the calls each may not make (the notebook's text
         says them too)."""
         return {"assignment": self.id, "graded": list(self.items),
-                "forbidden": {name: list(item.forbid.calls)
-                              for name, item in self.items.items() if item.forbid.calls}}
+                "forbidden": {name: item.forbid.static_names()
+                              for name, item in self.items.items() if item.forbid.static_names()}}

@@ -8,13 +8,15 @@ import io
 import json
 from pathlib import Path
 
+from autograder.report.feedback import REVIEW_NOTICE
 from autograder.results import SubmissionResult, write_atomic
 
 
 def canvas_csv(results: list[SubmissionResult], title: str, path: Path) -> Path:
     """Canvas' gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one
     column for the assignment, preceded by the 'Points Possible' row. Students are matched on
-    the SIS Login ID, which is the submission folder's name."""
+    the SIS Login ID, which is the submission folder's name. A submission on review carries its
+    (provisional) score; the class report lists it for the instructor to confirm."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     column = f"{title}"
@@ -40,7 +42,8 @@ def gradescope_results(result: SubmissionResult) -> dict:
             "output": "" if c.passed else c.message,
             "visibility": "visible",
         })
-    output = result.reason or ""
+    # the student sees this output: a submission on review says so, not why
+    output = REVIEW_NOTICE if result.status == "review" else result.reason or ""
     if result.notes:
         output = (output + "\n" if output else "") + "\n".join(result.notes)
     return {"score": result.score, "output": output, "visibility": "visible",

@@ -1,7 +1,9 @@
 """Per-student feedback as a self-contained HTML page.
 
 It shows each check's description, outcome, points and message (which input, by how much). It never
-shows a check's source, a reference value beyond the one mismatching element, or instructor notes.
+shows a check's source, a reference value beyond the one mismatching element, or instructor notes:
+a submission on ``review`` says only that it is held for instructor review (the lines that put it
+there are for the instructor, in the results and the gradebook).
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from autograder.results import SubmissionResult
 
 _STATUS_TEXT = {
     "graded": "Graded",
+    "review": "Graded, held for instructor review",
     "error": "Could not be graded: the notebook's code failed to run",
     "timeout": "Timed out",
     "invalid": "Could not be read",
     "missing": "Not submitted",
 }
+
+# What a student on review is told: that a person will look, not what the grader looked for.
+REVIEW_NOTICE = ("Your submission is held for instructor review: the score below is provisional "
+                 "until your instructor has looked at it.")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
@@ -42,7 +49,9 @@ def render_feedback(result: SubmissionResult, title: str = "") -> str:
         f"{escape(_STATUS_TEXT.get(result.status, result.status))}</p>",
         f"<p class='score'>{_num(result.score)} / {_num(result.max_score)}</p>",
     ]
-    if result.reason:
+    if result.status == "review":
+        parts.append(f"<div class='box'>{escape(REVIEW_NOTICE)}</div>")
+    elif result.reason:
         parts.append(f"<div class='box'>{escape(result.reason)}</div>")
     if result.notes:
         parts.append("<h2>About your notebook</h2><ul>")

@@ -1,5 +1,6 @@
 """The class report of a graded folder: summary statistics, a score histogram, per-check pass
-rates (the class's common mistakes), the submissions that could not be graded, and exports."""
+rates (the class's common mistakes), the submissions held for review (with the lines that put
+them there), the submissions that could not be graded, and exports."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from autograder.course import CourseError
 from autograder.report.exports import canvas_csv, gradescope_dir
-from autograder.results import ResultStore, SubmissionResult, write_atomic
+from autograder.results import SCORED, ResultStore, SubmissionResult, write_atomic
 
 
 def summarize(results: list[SubmissionResult]) -> dict:
@@ -20,7 +21,7 @@ def summarize(results: list[SubmissionResult]) -> dict:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     checks: dict[str, dict] = {}
     for r in results:
-        if r.status != "graded":
+        if r.status not in SCORED:
             continue
         for c in r.checks:
             row = checks.setdefault(c.key, {"item": c.item, "description": c.description,
@@ -38,8 +39,10 @@ def summarize(results: list[SubmissionResult]) -> dict:
         "max": max(scores, default=0.0),
         "statuses": statuses,
         "checks": checks,
+        "review": [{"student_id": r.student_id, "score": r.score, "max_score": r.max_score,
+                    "lines": r.review} for r in results if r.status == "review"],
         "not_graded": [{"student_id": r.student_id, "status": r.status, "reason": r.reason}
-                       for r in results if r.status != "graded"],
+                       for r in results if r.status not in SCORED],
     }
 
 
@@ -98,13 +101,19 @@ def _html(s: dict) -> str:
     problem_rows = "".join(
         f"<tr><td>{escape(p['student_id'])}</td><td>{escape(p['status'])}</td>"
         f"<td>{escape(p['reason'])}</td></tr>" for p in s["not_graded"])
+    review_rows = "".join(
+        f"<tr><td>{escape(r['student_id'])}</td><td>{r['score']:g} / {r['max_score']:g}</td>"
+        "<td>" + "<br>".join(
+            f"cell {f['cell']}, line {f['line']}: <code>{escape(str(f['source']))}</code> "
+            f"<span class='muted'>({escape(str(f['what']))})</span>" for f in r["lines"])
+        + "</td></tr>" for r in s["review"])
     statuses = ", ".join(f"{n} {escape(k)}" for k, n in sorted(s["statuses"].items()))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{escape(s['assignment'])}: class report</title><style>
 body{{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse;width:100%}}
 td,th{{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;font-size:.92rem}}
-.stats td{{border:none}}</style></head><body>
+.stats td{{border:none}} .muted{{color:#666}}</style></head><body>
 <h1>{escape(s['assignment'])}: class report</h1>
 <table class="stats"><tr><td>Submissions</td><td>{s['students']} ({statuses})</td></tr>
 <tr><td>Mean / median</td><td>{s['mean']:.2f} / {s['median']:.2f} of {s['max_score']:g}</td></tr>
@@ -113,6 +122,12 @@ td,th{{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;font-siz
 <p><img src="histogram.png" alt="score histogram" width="640"></p>
 <h2>Checks, hardest first</h2><table><tr><th>Item</th><th>Check</th><th>Variant</th>
 <th>Passed</th><th>Rate</th></tr>{check_rows}</table>
+<h2>Held for review</h2>
+<p>Scored, but their loaded code reaches into private machinery that can switch off the
+forbidden-call guard: read the lines, then confirm or change the score (the student is told only
+that the submission is held for review).</p>
+<table><tr><th>Student</th><th>Score</th><th>Lines</th></tr>
+{review_rows or '<tr><td colspan="3">none</td></tr>'}</table>
 <h2>Not graded</h2><table><tr><th>Student</th><th>Status</th><th>Reason</th></tr>
 {problem_rows or '<tr><td colspan="3">none</td></tr>'}</table>
 <p>Exports: <a href="../exports/canvas.csv">Canvas CSV</a>, Gradescope results in

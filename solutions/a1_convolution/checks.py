@@ -24,7 +24,6 @@ POOL_CALLS = [
     "torch.nn.functional.max_pool2d_with_indices",
     "torch.nn.functional.avg_pool2d",
     "torch.max_pool2d",
-    "torch.avg_pool2d",
     "torch.nn.MaxPool2d",
     "torch.nn.AvgPool2d",
 ]

@@ -4,8 +4,10 @@
 solution's (in that name's cell), ``extra`` is a code cell appended to the notebook. The expectation
 says what containment means for that trick: the items in ``zero`` gain nothing from it (score 0),
 the items in ``full`` keep their marks (the trick harms nothing else), ``message`` holds a text that
-one of the item's check messages must contain, and the submission gets ``status``. Whatever the
-case, the score is never above the honest baseline (full marks minus the ``zero`` items).
+one of the item's check messages must contain, and the submission gets ``status`` (``review``:
+graded and scored, but held for the instructor with the lines that reach into private machinery
+quoted). Whatever the case, the score is never above the honest baseline (full marks minus the
+``zero`` items).
 
 Placeholders (``@@NAME@@``) are filled in by the test with the paths, port and marker of the run:
 REPO, COURSE, OUT, SUBS (the submissions folder), SITE (the virtual environment's site-packages),
@@ -93,7 +95,8 @@ CASES["patch_comparisons"] = Case(
     torch.allclose = lambda *a, **k: True
     torch.testing.assert_close = lambda *a, **k: None
 ''',
-    zero=("conv2d_naive",), full=others("conv2d_naive"))
+    zero=("conv2d_naive",), full=others("conv2d_naive"),
+    status="review")
 
 CASES["patch_builtins"] = Case(
     "replaces builtins isinstance/len/abs/int while returning a wrong result",
@@ -105,7 +108,8 @@ CASES["patch_builtins"] = Case(
     builtins.int = lambda *a: 0
     return 0
 '''},
-    zero=("max_pool2d",), full=("conv_output_size", "conv2d_naive", "conv2d"))
+    zero=("max_pool2d",), full=("conv_output_size", "conv2d_naive", "conv2d"),
+    status="review")
 
 # -- results that lie about themselves ---------------------------------------------------------
 CASES["tensor_subclass"] = Case(
@@ -188,7 +192,8 @@ CASES["sys_exit_at_import"] = Case(
     code={"conv2d": f'''{SIG_CONV.replace("groups=1)", 'groups=1, _=__import__("sys").exit(0))')}
     return None
 '''},
-    zero=("conv2d", "Conv2dFunction"), full=others("conv2d", "Conv2dFunction"))
+    zero=("conv2d", "Conv2dFunction"), full=others("conv2d", "Conv2dFunction"),
+    status="review")
 
 # -- looking for what the sandbox hides ---------------------------------------------------------
 CASES["read_hidden"] = Case(
@@ -236,7 +241,8 @@ CASES["import_reference"] = Case(
         pass
     raise RuntimeError(f"found={{found}}")
 '''},
-    zero=("conv2d", "Conv2dFunction"), message={"conv2d": "found=[]"})
+    zero=("conv2d", "Conv2dFunction"), message={"conv2d": "found=[]"},
+    status="review")
 
 CASES["detect_grading"] = Case(
     "looks for signs of grading in the environment, argv and command lines; answers correctly "
@@ -446,7 +452,8 @@ CASES["segfault"] = Case(
 '''},
     zero=("conv2d", "Conv2dFunction"),
     full=("conv_output_size", "conv2d_naive", "max_pool2d", "avg_pool2d", "receptive_field"),
-    message={"conv2d": "SIGSEGV"})
+    message={"conv2d": "SIGSEGV"},
+    status="review")
 
 # -- reaching out -------------------------------------------------------------------------------
 CASES["network"] = Case(
@@ -557,7 +564,8 @@ CASES["forbidden_dynamic"] = Case(
 '''},
     zero=("conv2d_naive", "conv2d", "max_pool2d", "avg_pool2d", "Conv2dFunction"),
     message={"conv2d_naive": "forbidden", "conv2d": "forbidden", "max_pool2d": "forbidden",
-             "avg_pool2d": "forbidden"})
+             "avg_pool2d": "forbidden"},
+    status="review")
 
 CASES["forbidden_aliases"] = Case(
     "binds forbidden functions to other names at load time, before the grader patches them, "
@@ -575,7 +583,8 @@ CASES["forbidden_aliases"] = Case(
     zero=("conv2d_naive", "conv2d", "max_pool2d", "Conv2dFunction"),
     full=("conv_output_size", "avg_pool2d", "receptive_field"),
     message={"conv2d_naive": "may not use aten.convolution", "conv2d": "forbidden",
-             "max_pool2d": "may not use aten.max_pool2d"})
+             "max_pool2d": "may not use aten.max_pool2d"},
+    status="review")
 
 CASES["forbidden_in_threads"] = Case(
     "runs forbidden operations, through aliases taken at load time, in a thread it starts and in "
@@ -629,7 +638,23 @@ class _PoolServer:
 ''',
     zero=("conv2d", "max_pool2d", "Conv2dFunction"),
     full=("conv_output_size", "conv2d_naive", "avg_pool2d", "receptive_field"),
-    message={"conv2d": "may not use aten.convolution", "max_pool2d": "may not use aten.max_pool2d"})
+    message={"conv2d": "may not use aten.convolution", "max_pool2d": "may not use aten.max_pool2d"},
+    status="review")
+
+CASES["guard_switched_off"] = Case(
+    "switches the forbidden-op guard off around an alias of F.conv2d taken at load time "
+    "(torch.utils._python_dispatch._disable_current_modes): the guard runs in the student's "
+    "process and cannot stop it, so the submission keeps its score and is held for review with "
+    "the lines quoted",
+    code={"conv2d": f'''{SIG_CONV}
+    with _disable_current_modes():
+        return _conv2d(x, weight, bias, stride, padding, dilation, groups)
+'''},
+    extra='''from torch.utils._python_dispatch import _disable_current_modes
+
+_conv2d = F.conv2d
+''',
+    status="review", full=ITEMS)
 
 # -- global state -------------------------------------------------------------------------------
 CASES["global_state"] = Case(
@@ -665,7 +690,8 @@ class _Nan(TorchDispatchMode):
         return out * float("nan") if isinstance(out, torch.Tensor) and out.is_floating_point() \\
             else out
 ''',
-    full=others("max_pool2d"))
+    full=others("max_pool2d"),
+    status="review")
 
 # -- output meant for a human or a parser -------------------------------------------------------
 CASES["atexit_score"] = Case(

@@ -3,7 +3,8 @@
 ``WRONG[name]`` lists (description, source) pairs; each source is a complete definition of ``name``
 that replaces the solution's one. It may use what the solution notebook defines besides (``_pair``,
 ``conv_output_size``, ``conv2d``, ``math``, ``torch``, ``F``). The hidden checks must catch
-each one.
+each one: ``tests/test_assignments.py`` proves it, and ``autograder audit a1_convolution`` shows
+which checks catch which.
 """
 
 WRONG: dict[str, list[tuple[str, str]]] = {
