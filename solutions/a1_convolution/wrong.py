@@ -347,6 +347,27 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 '''),
     ],
     "Conv2dFunction": [
+        ("forward drops the bias (added only in a test, not in forward)", '''
+class Conv2dFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=1, padding=0):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias, ctx.stride, ctx.padding = bias is not None, stride, padding
+        return conv2d(x, weight, None, stride=stride, padding=padding)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        n, _, h, w = x.shape
+        c_out, _, kh, kw = weight.shape
+        cols = F.unfold(x, (kh, kw), padding=ctx.padding, stride=ctx.stride)
+        grad_out = grad_out.reshape(n, c_out, -1)
+        grad_weight = (grad_out @ cols.transpose(1, 2)).sum(0).view_as(weight)
+        grad_cols = weight.reshape(c_out, -1).t() @ grad_out
+        grad_x = F.fold(grad_cols, (h, w), (kh, kw), padding=ctx.padding, stride=ctx.stride)
+        grad_bias = grad_out.sum(dim=(0, 2)) if ctx.has_bias else None
+        return grad_x, grad_weight, grad_bias, None, None
+'''),
         ("weight gradient from the first image only", '''
 class Conv2dFunction(torch.autograd.Function):
     @staticmethod
