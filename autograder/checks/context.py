@@ -183,14 +183,16 @@ class CheckContext:
 
     def optimizer_steps(self, student: Remote, reference: type, *, groups: Sequence[dict],
                         steps: int = 10, defaults: dict | None = None,
-                        no_grad: Sequence[int] = (), zero_grad: bool = True,
-                        op: str = "reduction") -> None:
+                        no_grad: Sequence[int | tuple[int, int]] = (), zero_grad: bool = True,
+                        op: str = "reduction", param_scale: float = 1.0,
+                        grad_scale: float = 1.0) -> None:
         """The student's optimizer follows ``reference`` (a ``torch.optim`` class) for ``steps``
         steps over the same parameters and gradients; see ``autograder.checks.optim``."""
         from autograder.checks.optim import compare_optimizer
 
         compare_optimizer(self, student, reference, groups=groups, steps=steps,
-                          defaults=defaults, no_grad=no_grad, zero_grad=zero_grad, op=op)
+                          defaults=defaults, no_grad=no_grad, zero_grad=zero_grad, op=op,
+                          param_scale=param_scale, grad_scale=grad_scale)
 
     def time(self, fn: Remote, *args: Any, number: int = 3, repeat: int = 5,
              warmup: bool = True, **kwargs: Any) -> float:

@@ -18,19 +18,24 @@ if TYPE_CHECKING:
 
 def compare_optimizer(t: CheckContext, student: Remote, reference: type, *,
                       groups: Sequence[dict], steps: int = 10, defaults: dict | None = None,
-                      no_grad: Sequence[int] = (), zero_grad: bool = True,
-                      op: str = "reduction") -> None:
+                      no_grad: Sequence[int | tuple[int, int]] = (), zero_grad: bool = True,
+                      op: str = "reduction", param_scale: float = 1.0,
+                      grad_scale: float = 1.0) -> None:
     """Run ``student`` (e.g. ``t.student.Adam``) and ``reference`` (``torch.optim.Adam``) for
     ``steps`` steps. ``groups``: one dict per parameter group, ``{"shapes": [(3, 4), (4,)],
     **options}`` (options such as ``lr`` or ``momentum`` apply to that group); ``defaults``:
     keyword arguments of the constructor. A single group without options is passed as a plain list
     of parameters. ``no_grad``: indices (in order over all groups) of parameters that never get a
-    gradient. Between steps the optimizer's ``zero_grad()`` is called when ``zero_grad``."""
+    gradient, or ``(step, index)`` pairs for a parameter without a gradient at one step (0-based).
+    Between steps the optimizer's ``zero_grad()`` is called when ``zero_grad``. Parameters and
+    gradients are standard normal times ``param_scale`` and ``grad_scale`` (small gradients expose
+    an ``eps`` in the wrong place)."""
     defaults = dict(defaults or {})
     shapes = [tuple(s) for g in groups for s in g["shapes"]]
-    initial = [t.randn(*s) for s in shapes]
-    grads = [[None if i in no_grad else t.randn(*s) for i, s in enumerate(shapes)]
-             for _ in range(steps)]
+    initial = [t.randn(*s) * param_scale for s in shapes]
+    skip = set(no_grad)
+    grads = [[None if i in skip or (k, i) in skip else t.randn(*s) * grad_scale
+              for i, s in enumerate(shapes)] for k in range(steps)]
 
     ref_params = [p.detach().double().clone().requires_grad_(True) for p in initial]
     mine = [t.remote(p.detach().clone().requires_grad_(True)) for p in initial]
@@ -45,7 +50,7 @@ def compare_optimizer(t: CheckContext, student: Remote, reference: type, *,
             ref_opt.zero_grad()
         for i, g in enumerate(grads[step]):
             ref_params[i].grad = None if g is None else g.double()
-            if g is not None:
+            if g is not None or not zero_grad:
                 mine[i].grad = g
         opt.step()
         with torch.no_grad():

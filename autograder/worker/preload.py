@@ -50,6 +50,13 @@ def _warm_lazy_imports() -> None:
 
     load(save({"x": torch.zeros(2)}))  # the protocol's tensor framing imports numpy.ctypeslib
     torch.get_default_device()  # the state restore before every call imports torch.utils._device
+    # torch.optim wraps every Optimizer method in torch._disable_dynamo, whose first call imports
+    # torch._dynamo (about 2 s): paid once here, not by every submission that has an optimizer.
+    weight = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    weight.grad = torch.ones(2)
+    optimizer.step()
+    optimizer.zero_grad()
     with Forbidder({"_": {"ops": ["aten.convolution"]}}).active("_"):
         x = torch.zeros(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
         y = torch.nn.functional.unfold(_Twice.apply(x), 2)
