@@ -9,7 +9,6 @@ the verdict is made here, in the grader.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from functools import cache
 
@@ -31,16 +30,11 @@ DEFAULT_BUILDING_BLOCKS = (
 def canonical(dotted: str) -> str:
     """``module.qualname`` of the class a public name denotes (``torch.nn.Conv2d`` ->
     ``torch.nn.modules.conv.Conv2d``), as the worker reports classes."""
-    parts = dotted.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for attr in parts[i:]:
-            obj = getattr(obj, attr)
-        return f"{obj.__module__}.{obj.__qualname__}"
-    raise ValueError(f"cannot resolve {dotted}")
+    from autograder.worker.forbid import resolve_name
+
+    owner, attr = resolve_name(dotted)
+    obj = getattr(owner, attr)
+    return f"{obj.__module__}.{obj.__qualname__}"
 
 
 def _name(origin: dict) -> str:

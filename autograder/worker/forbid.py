@@ -40,7 +40,7 @@ _WILDCARD = re.compile(r"[*?\[]")
 
 
 # -- names: what a Forbid entry stands for ---------------------------------------------------
-def _resolve(dotted: str):
+def resolve_name(dotted: str):
     """(owner, attribute) of a dotted name such as ``torch.nn.functional.conv2d``; ValueError
     naming the entry when it does not resolve."""
     parts = dotted.split(".")
@@ -61,7 +61,7 @@ def _resolve(dotted: str):
 
 def _resolve_object(dotted: str) -> Any:
     try:
-        owner, attr = _resolve(dotted)
+        owner, attr = resolve_name(dotted)
         return getattr(owner, attr)
     except ValueError:
         try:
@@ -333,7 +333,7 @@ class Forbidder:
             targets, lost = [], []
             for dotted in calls:
                 try:
-                    owner, attr = _resolve(dotted)
+                    owner, attr = resolve_name(dotted)
                     targets.append((dotted, owner, attr, getattr(owner, attr)))
                 except (ValueError, AttributeError):
                     lost.append(dotted)
