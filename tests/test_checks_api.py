@@ -71,6 +71,9 @@ def blob(n):
 
 def count_params(model):
     return sum(p.numel() for p in model.parameters())
+
+def ones(n):
+    return torch.ones(n)
 '''
 
 
@@ -90,7 +93,7 @@ def _swap(old: str, new: str) -> str:
 @pytest.fixture(scope="module")
 def good(toy_root):
     return _grade(toy_root, items=["Net", "SGD", "fill_", "pair_sum", "stats", "count", "twice",
-                                   "count_params"])
+                                   "count_params", "ones"])
 
 
 def test_solution_passes_every_check(good):
@@ -231,6 +234,22 @@ def test_device_is_recorded_by_storage_and_tolerance_override():
         ctx.assert_close(got, torch.full((4,), 1.05, dtype=torch.float64))
     with pytest.raises(CheckFailed, match="is on cpu"):
         ctx.assert_equal(torch.ones(3, dtype=torch.int64), torch.ones(3, dtype=torch.int64))
+
+
+def test_default_dtype_for_one_call(good, toy_root):
+    assert all(c.passed for c in _checks(good, "ones"))
+    src = _swap("return torch.ones(n)", "return torch.ones(n).float()")
+    c = _checks(_grade(toy_root, src, items=["ones"]), "ones")[0]
+    assert "has dtype float32, expected float64" in c.message
+
+
+def test_device_check_can_be_skipped_for_derived_tensors():
+    ctx = CheckContext(link=None, dtype=torch.float32, device="cuda", seed=0, timeout=1.0)
+    got = ctx._decode({"__tensor__": "t0", "device": "cuda:0"}, {"t0": torch.ones(4)})
+    with pytest.raises(CheckFailed, match="is on cpu"):
+        ctx.assert_close(got.sum(0, keepdim=True), torch.full((1,), 4.0, dtype=torch.float64))
+    ctx.assert_close(got.sum(0, keepdim=True), torch.full((1,), 4.0, dtype=torch.float64),
+                     check_device=False)
 
 
 def test_state_dict_keys_are_persistent_only(good):

@@ -79,6 +79,7 @@ class CheckContext:
         # the seed torch (random, numpy) was seeded with before the last t.build's constructor
         # ran: torch.manual_seed(t.build_seed) then builds a reference with the same init
         self.build_seed: int | None = None
+        self._default_dtype: torch.dtype | None = None  # t.default_dtype(...) in effect
         self._signatures = signatures or {}
         self.last_call = ""
         # whether failure messages may quote reference values (``@A.check(show_expected=True)``)
@@ -232,6 +233,19 @@ class CheckContext:
         remote.load_state_dict({k: v for k, v in sd.items()}, strict=strict)
 
     @contextmanager
+    def default_dtype(self, dtype: torch.dtype):
+        """Calls into the student's code inside the block run with torch's default dtype set to
+        ``dtype`` (float64 or float32): "a new tensor in the default dtype" can be graded in
+        both. The worker resets it after each call."""
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError("default_dtype takes torch.float64 or torch.float32")
+        outer, self._default_dtype = self._default_dtype, dtype
+        try:
+            yield
+        finally:
+            self._default_dtype = outer
+
+    @contextmanager
     def raises(self, exc_type: type[BaseException]):
         """The student's code inside the block must raise ``exc_type`` (or a subclass)."""
         try:
@@ -279,16 +293,19 @@ class CheckContext:
 
     def assert_close(self, got: Any, want: Any, op: str = "elementwise", what: str = "output",
                      dtype: torch.dtype | None = None, atol: float | None = None,
-                     rtol: float | None = None) -> None:
+                     rtol: float | None = None, check_device: bool = True) -> None:
         """``got`` equals the reference ``want`` within the tolerance for ``op`` (or ``atol``
         and ``rtol`` where given); see the docs. Integer and boolean tensors compare exactly,
-        in their own dtype (a state_dict's ``num_batches_tracked``)."""
+        in their own dtype (a state_dict's ``num_batches_tracked``). ``check_device=False`` for
+        a tensor the check derived from what the student returned (``weights.sum(-1)``), whose
+        device in the worker is not recorded."""
         where = f"{self.last_call}: " if self.last_call else ""
         if isinstance(want, torch.Tensor):
             if not (want.is_floating_point() or want.is_complex()):
-                self._equal_tensor(got, want, what, where)
+                self._equal_tensor(got, want, what, where, check_device)
                 return
-            self._close_tensor(got, want, op, what, dtype or self.dtype, where, atol, rtol)
+            self._close_tensor(got, want, op, what, dtype or self.dtype, where, atol, rtol,
+                               check_device)
         elif isinstance(want, (list, tuple)):
             if type(got) is not type(want):
                 raise CheckFailed(f"{where}{what} should be a {type(want).__name__} of "
@@ -296,14 +313,15 @@ class CheckContext:
             if len(got) != len(want):
                 raise CheckFailed(f"{where}{what} should have {len(want)} elements, got {len(got)}")
             for i, (g, w) in enumerate(zip(got, want)):
-                self.assert_close(g, w, op, f"{what}[{i}]", dtype, atol, rtol)
+                self.assert_close(g, w, op, f"{what}[{i}]", dtype, atol, rtol, check_device)
         elif isinstance(want, dict):
             if not isinstance(got, dict) or set(got) != set(want):
                 missing = sorted(set(want) - set(got)) if isinstance(got, dict) else []
                 raise CheckFailed(f"{where}{what} should be a dict with keys {sorted(want)[:8]}"
                                   + (f" (missing {missing[:5]})" if missing else ""))
             for k in want:
-                self.assert_close(got[k], want[k], op, f"{what}[{k!r}]", dtype, atol, rtol)
+                self.assert_close(got[k], want[k], op, f"{what}[{k!r}]", dtype, atol, rtol,
+                                  check_device)
         elif isinstance(want, float):
             if type(got) not in (float, int) or isinstance(got, bool):
                 raise CheckFailed(f"{where}{what} should be a float, got {_kind(got)}")
@@ -378,7 +396,7 @@ class CheckContext:
                                   f"{tuple(shape)}")
 
     # -- plumbing -----------------------------------------------------------------------------
-    def _check_tensor(self, got, dtype, what, where) -> None:
+    def _check_tensor(self, got, dtype, what, where, check_device: bool = True) -> None:
         """``got`` is a plain tensor of ``dtype`` that was on the check's device."""
         if type(got) is not torch.Tensor:
             raise CheckFailed(f"{where}{what} should be a torch.Tensor, got {_kind(got)}")
@@ -387,18 +405,19 @@ class CheckContext:
                               "(tensors you create must follow the input's dtype)")
         want_dev = torch.device(self.device)
         got_dev = torch.device(self.device_of(got))
-        if got_dev.type != want_dev.type:
+        if check_device and got_dev.type != want_dev.type:
             raise CheckFailed(f"{where}{what} is on {got_dev}, expected {want_dev.type} "
                               "(tensors you create must follow the input's device)")
 
-    def _equal_tensor(self, got, want, what, where) -> None:
-        self._check_tensor(got, want.dtype, what, where)
+    def _equal_tensor(self, got, want, what, where, check_device: bool = True) -> None:
+        self._check_tensor(got, want.dtype, what, where, check_device)
         if got.shape != want.shape or not torch.equal(got, want):
             raise CheckFailed(f"{where}{what} differs from the expected tensor "
                               f"({_tdesc(got)} vs {_tdesc(want)})")
 
-    def _close_tensor(self, got, want, op, what, dtype, where, atol=None, rtol=None) -> None:
-        self._check_tensor(got, dtype, what, where)
+    def _close_tensor(self, got, want, op, what, dtype, where, atol=None, rtol=None,
+                      check_device: bool = True) -> None:
+        self._check_tensor(got, dtype, what, where, check_device)
         if tuple(got.shape) != tuple(want.shape):
             raise CheckFailed(f"{where}{what} has shape {tuple(got.shape)}, expected "
                               f"{tuple(want.shape)}")
@@ -471,6 +490,8 @@ class CheckContext:
                   "device": self.device}
         if grad_output is not None:
             header["grad_output"] = enc.encode(grad_output)
+        if self._default_dtype is not None:
+            header["default_dtype"] = _dt(self._default_dtype)
         item = self._graded_root(fn)
         if item is not None:
             self._verify_class(item, fn)
