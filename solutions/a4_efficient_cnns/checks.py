@@ -2,8 +2,6 @@
 (against torchvision's own blocks where it has them, loaded with perturbed weights), channel
 shuffle, the transposed convolution and a U-Net."""
 
-import copy
-import math
 from functools import cache
 
 import torch
@@ -17,6 +15,7 @@ from torchvision.ops import SqueezeExcitation as TVSqueezeExcitation
 
 from autograder.checks import Assignment, Forbid
 from autograder.checks.integrity import DEFAULT_BUILDING_BLOCKS
+from autograder.checks.modules import compare_module, compare_train_mode, randomize
 
 # torchvision in the worker: count_macs is checked on torchvision's own models
 A = Assignment("a4_efficient_cnns", title="Efficient CNNs and dense prediction",
@@ -46,99 +45,6 @@ A.item("UNet", kind="class", forbid=OWN_MODEL)
 
 # ------------------------------------------------------------------------------------------------
 # references and their weights
-
-def _randomize(ref: nn.Module, t, calibration_shape, gamma=(0.5, 2.0)) -> nn.Module:
-    """``ref`` in float64 and eval mode with no parameter or buffer at a default value, seeded by
-    the check: weights redrawn, biases and BatchNorm's shifts off 0, its scales drawn from
-    ``gamma``, its statistics measured on a random batch of ``calibration_shape`` in train mode
-    (so that a deep network stays well scaled in eval mode) and then moved. Every value is exact
-    in float32, so a float32 module holds the very weights of the float64 reference."""
-    g = t.generator
-
-    def randn(shape):
-        return torch.randn(shape, generator=g, dtype=torch.float64)
-
-    def uniform(low, high, shape):
-        return low + (high - low) * torch.rand(shape, generator=g, dtype=torch.float64)
-
-    ref = ref.double()
-    norms = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for m in ref.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                fan_in = m.weight.shape[0] if isinstance(m, nn.ConvTranspose2d) \
-                    else m.weight[0].numel()
-                m.weight.copy_(randn(m.weight.shape) / math.sqrt(fan_in))
-                if m.bias is not None:
-                    m.bias.copy_(0.5 * randn(m.bias.shape))
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(uniform(*gamma, m.weight.shape))
-                m.bias.copy_(0.5 * randn(m.bias.shape))
-        if norms:
-            for bn in norms:
-                bn.reset_running_stats()
-                bn.momentum = None  # the average over the batches seen: here, this batch's
-            ref.train()(randn(calibration_shape))
-            for bn in norms:
-                bn.momentum = 0.1
-                bn.running_mean.add_(0.2 * randn(bn.running_mean.shape))
-                bn.running_var.mul_(uniform(0.7, 1.4, bn.running_var.shape))
-                bn.num_batches_tracked.fill_(int(torch.randint(2, 1000, (), generator=g)))
-        for v in ref.state_dict().values():
-            if v.is_floating_point():
-                v.copy_(v.float())
-    return ref.eval()
-
-
-def _weights(t, ref: nn.Module, rename=None) -> dict:
-    """The reference's state_dict in the check's dtype, under the specification's names."""
-    rename = rename or (lambda k: k)
-    return {rename(k): v.to(t.dtype) if v.is_floating_point() else v
-            for k, v in ref.state_dict().items()}
-
-
-def _load(t, model, ref: nn.Module, rename=None):
-    """The student's module, checked to have the reference's state_dict keys and shapes, holding
-    the reference's weights (strict)."""
-    weights = _weights(t, ref, rename)
-    t.assert_state_dict_matches(model, weights)
-    t.load_state_dict(model, weights)
-    return model
-
-
-def _check_module(t, model, ref: nn.Module, x_shape, rename=None, op="conv", scale=1.0) -> None:
-    """The student's module equals ``ref`` (randomized) once it holds its weights: outputs, the
-    input's gradient and every parameter's gradient, in eval mode."""
-    rename = rename or (lambda k: k)
-    _load(t, model, ref, rename).eval()
-    x = (scale * t.randn(*x_shape)).requires_grad_()
-    g = t.randn(*t.reference(ref, x).shape)
-    want = t.reference_grad(ref, x, grad_output=g)
-    got = t.grad(model, x, grad_output=g)
-    t.assert_close(got.output, want.output, op=op)
-    t.assert_close(got.inputs[0], want.inputs[0], op="grad", what="gradient of the input")
-    for name, grad in want.params.items():
-        t.assert_close(got.params.get(rename(name)), grad, op="grad",
-                       what=f"gradient of {rename(name)}")
-
-
-def _check_train_mode(t, model, ref: nn.Module, x_shape, rename=None, op="norm") -> None:
-    """In train mode the student's module normalizes with the batch's statistics and updates
-    its running statistics as the reference does."""
-    rename = rename or (lambda k: k)
-    _load(t, model, ref, rename).train()
-    x = t.randn(*x_shape)
-    got = model(x)
-    trained = copy.deepcopy(ref).train()
-    with torch.no_grad():
-        want = trained(x.double())
-    t.assert_close(got, want, op=op, what="output in train mode")
-    state = t.state_dict(model)
-    for k, v in trained.state_dict().items():
-        if "running_" in k or "num_batches_tracked" in k:
-            t.assert_close(state.get(rename(k)), v, op="norm",
-                           what=f"{rename(k)} after a forward pass in train mode")
-
 
 @cache
 def _spec(builder, *args, **kwargs) -> dict:
@@ -370,8 +276,8 @@ def separable_names_and_shapes(t):
 
 
 def _check_separable(t, args, x_shape) -> None:
-    ref = _randomize(_DepthwiseSeparable(*args), t, (4,) + tuple(x_shape[1:]))
-    _check_module(t, t.build(t.student.DepthwiseSeparableConv, *args[:2], stride=args[2]), ref,
+    ref = randomize(_DepthwiseSeparable(*args), t.generator, (4,) + tuple(x_shape[1:]))
+    compare_module(t, t.build(t.student.DepthwiseSeparableConv, *args[:2], stride=args[2]), ref,
                   x_shape, scale=3.0)
 
 
@@ -416,9 +322,9 @@ def inverted_residual_names_and_shapes(t):
 
 
 def _check_inverted(t, args, x_shape) -> None:
-    ref = _randomize(tv_mobilenetv2.InvertedResidual(*args), t, (4,) + tuple(x_shape[1:]),
+    ref = randomize(tv_mobilenetv2.InvertedResidual(*args), t.generator, (4,) + tuple(x_shape[1:]),
                      gamma=(2.0, 5.0))  # BN outputs beyond 6, where ReLU6 clips
-    _check_module(t, t.build(t.student.InvertedResidual, *args), ref, x_shape,
+    compare_module(t, t.build(t.student.InvertedResidual, *args), ref, x_shape,
                   rename=_ir_rename(args[3] != 1), scale=3.0)
 
 
@@ -453,8 +359,8 @@ def inverted_residual_train_mode(t):
     BatchNorm's momentum 0.1 (PyTorch's convention), so the running statistics move as
     torchvision's.
     """
-    ref = _randomize(tv_mobilenetv2.InvertedResidual(6, 6, 1, 3), t, (4, 6, 7, 5))
-    _check_train_mode(t, t.build(t.student.InvertedResidual, 6, 6, 1, 3), ref, (4, 6, 7, 5),
+    ref = randomize(tv_mobilenetv2.InvertedResidual(6, 6, 1, 3), t.generator, (4, 6, 7, 5))
+    compare_train_mode(t, t.build(t.student.InvertedResidual, 6, 6, 1, 3), ref, (4, 6, 7, 5),
                       rename=_ir_rename(True))
 
 
@@ -480,16 +386,16 @@ def se_matches_torchvision(t):
     Average pooling, fc1, ReLU, fc2, a sigmoid gate times the input.
     """
     for channels, reduction, x_shape in [(32, 16, (2, 32, 7, 5)), (12, 4, (3, 12, 5, 8))]:
-        ref = _randomize(_se_reference(channels, reduction), t, None)
-        _check_module(t, t.build(t.student.SqueezeExcitation, channels, reduction), ref,
+        ref = randomize(_se_reference(channels, reduction), t.generator, None)
+        compare_module(t, t.build(t.student.SqueezeExcitation, channels, reduction), ref,
                       x_shape, scale=2.0)
 
 
 @A.check("SqueezeExcitation", points=1)
 def se_fewer_channels_than_reduction(t):
     """SqueezeExcitation(8) (reduction 16) keeps one channel in its bottleneck."""
-    ref = _randomize(_se_reference(8, 16), t, None)
-    _check_module(t, t.build(t.student.SqueezeExcitation, 8), ref, (2, 8, 6, 5), scale=2.0)
+    ref = randomize(_se_reference(8, 16), t.generator, None)
+    compare_module(t, t.build(t.student.SqueezeExcitation, 8), ref, (2, 8, 6, 5), scale=2.0)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -520,9 +426,9 @@ def resnext_names_and_resnext50_shapes(t):
 
 
 def _check_resnext(t, args, x_shape) -> None:
-    ref = _randomize(_tv_bottleneck(*args), t, (4,) + tuple(x_shape[1:]))
+    ref = randomize(_tv_bottleneck(*args), t.generator, (4,) + tuple(x_shape[1:]))
     inplanes, planes, cardinality, base_width, stride = args
-    _check_module(t, t.build(t.student.ResNeXtBottleneck, inplanes, planes,
+    compare_module(t, t.build(t.student.ResNeXtBottleneck, inplanes, planes,
                              cardinality=cardinality, base_width=base_width, stride=stride),
                   ref, x_shape)
 
@@ -606,8 +512,8 @@ def dense_names_and_shapes(t):
 
 
 def _check_dense(t, args, x_shape) -> None:
-    ref = _randomize(_dense_reference(*args), t, (4,) + tuple(x_shape[1:]))
-    _check_module(t, t.build(t.student.DenseBlock, *args[:3], bn_size=args[3]), ref, x_shape)
+    ref = randomize(_dense_reference(*args), t.generator, (4,) + tuple(x_shape[1:]))
+    compare_module(t, t.build(t.student.DenseBlock, *args[:3], bn_size=args[3]), ref, x_shape)
 
 
 @A.check("DenseBlock", points=2)
@@ -632,8 +538,8 @@ def dense_train_mode(t):
 
     No dropout: the output in train mode and the running statistics match.
     """
-    ref = _randomize(_dense_reference(2, 4, 3, 2), t, (4, 4, 6, 5))
-    _check_train_mode(t, t.build(t.student.DenseBlock, 2, 4, 3, bn_size=2), ref, (4, 4, 6, 5))
+    ref = randomize(_dense_reference(2, 4, 3, 2), t.generator, (4, 4, 6, 5))
+    compare_train_mode(t, t.build(t.student.DenseBlock, 2, 4, 3, bn_size=2), ref, (4, 4, 6, 5))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -745,8 +651,8 @@ def unet_output_shapes(t):
 
 
 def _check_unet(t, args, x_shape) -> None:
-    ref = _randomize(_UNet(*args), t, (4,) + tuple(x_shape[1:]))
-    _check_module(t, t.build(t.student.UNet, *args), ref, x_shape, op="model")
+    ref = randomize(_UNet(*args), t.generator, (4,) + tuple(x_shape[1:]))
+    compare_module(t, t.build(t.student.UNet, *args), ref, x_shape, op="model")
 
 
 @A.check("UNet", points=2, timeout=20.0)
@@ -768,5 +674,5 @@ def unet_depth_two(t):
 @A.check("UNet", points=1, timeout=20.0)
 def unet_train_mode(t):
     """UNet in train mode: batch statistics, running ones updated as the reference's."""
-    ref = _randomize(_UNet(2, 2, 4, 2), t, (4, 2, 8, 12))
-    _check_train_mode(t, t.build(t.student.UNet, 2, 2, 4, 2), ref, (4, 2, 8, 12), op="model")
+    ref = randomize(_UNet(2, 2, 4, 2), t.generator, (4, 2, 8, 12))
+    compare_train_mode(t, t.build(t.student.UNet, 2, 2, 4, 2), ref, (4, 2, 8, 12), op="model")
