@@ -1,8 +1,6 @@
 """Hidden checks of a6_vit_mixer: patches, the patch embedding, the Vision Transformer and the
 MLP-Mixer, against timm's (its models built here, in the grader, with perturbed weights)."""
 
-import threading
-from collections import OrderedDict
 
 import timm
 import torch
@@ -14,6 +12,7 @@ from timm.models.vision_transformer import VisionTransformer as TimmViT
 from torch import nn
 
 from autograder.checks import Assignment, Forbid
+from autograder.checks.cache import ReferenceCache
 
 A = Assignment("a6_vit_mixer", title="Vision Transformer and MLP-Mixer")
 
@@ -31,30 +30,10 @@ A.item("MLPMixer", kind="class", forbid=OWN_MODEL)
 # ------------------------------------------------------------------------------------------------
 # references, their weights, and a cache shared by the submissions of a grading run
 
-_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_KEY_LOCKS: dict[tuple, threading.Lock] = {}
-
-
-def _cached(key: tuple, make):
-    """``make()``, computed once per key while it stays among the last 64 used. A reference
-    depends only on the check variant's seed, the same for every submission of a grading run (and
-    for every wrong implementation of an audit), so a class's full-size models cost one."""
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        with _CACHE_LOCK:
-            if key in _CACHE:
-                return _CACHE[key]
-        value = make()
-        with _CACHE_LOCK:
-            _CACHE[key] = value
-            while len(_CACHE) > 64:  # a submission uses about 35 (under 100 MB in all)
-                _CACHE.popitem(last=False)
-    return value
+# A reference depends only on the check variant's seed, the same for every submission of a
+# grading run (and for every wrong implementation of an audit), so a class's full-size models
+# cost one; a submission uses about 35 entries (under 100 MB in all).
+_cached = ReferenceCache(64)
 
 
 def _perturb(ref: nn.Module, generator: torch.Generator) -> nn.Module:
