@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,18 @@ class ParsedNotebook:
     def where(self, name: str) -> str:
         d = self.definitions.get(name)
         return f"cell {d.cell}, line {d.line}" if d else "not found"
+
+
+# CPython before 3.13 keeps the AST converter's recursion depth per interpreter, not per thread:
+# two threads parsing at once (grading with several workers) can fail with "SystemError: AST
+# constructor recursion depth mismatch". Parsing is quick; it is done one thread at a time.
+_AST_LOCK = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """``ast.parse(source)``, safe to call from the grader's threads."""
+    with _AST_LOCK:
+        return ast.parse(source)
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
@@ -119,7 +132,7 @@ def extract(nb: dict[str, Any]) -> ParsedNotebook:
     for index, source, _ in code_cells(nb):
         python = to_python(source)
         try:
-            tree = ast.parse(python)
+            tree = parse_python(python)
         except SyntaxError as e:
             problems.append(f"cell {index} was skipped: it has a syntax error at line {e.lineno}"
                             f" ({e.msg})")
@@ -420,7 +433,7 @@ def machinery_uses(parsed: ParsedNotebook, names: list[str]) -> list[Finding]:
     statements: list[tuple[int, ast.stmt]] = []
     for chunk in parsed.chunks:
         try:
-            statements += [(chunk.cell, s) for s in ast.parse(chunk.source).body]
+            statements += [(chunk.cell, s) for s in parse_python(chunk.source).body]
         except (SyntaxError, ValueError, RecursionError):
             continue
     load_time: list[tuple[int, ast.AST]] = []

@@ -157,7 +157,7 @@ def _spec(builder, *args, **kwargs) -> dict:
     """The state_dict keys and shapes of a reference (built on the meta device: nothing is
     allocated or initialized), kept for the next submissions."""
     def make():
-        with torch.device("meta"):
+        with torch.device("meta"):  # keys and shapes only: nothing allocated
             return builder(*args, **kwargs).state_dict()
 
     return _cached(("spec", builder, repr(args), repr(sorted(kwargs.items()))), make)
@@ -219,7 +219,7 @@ def _tv_block(block, inplanes, planes, stride=1) -> nn.Module:
 
 def _vgg_table(cfg, in_channels=3, image_size=224, num_classes=1000):
     """The table, from shapes PyTorch computes (a meta-device VGG: no arithmetic of ours)."""
-    with torch.device("meta"):
+    with torch.device("meta"):  # keys and shapes only: nothing allocated
         model = _vgg_reference(cfg, num_classes, in_channels)
     x = torch.zeros(1, in_channels, image_size, image_size, device="meta")
     rows = [{"name": "input", "shape": (image_size, image_size, in_channels),

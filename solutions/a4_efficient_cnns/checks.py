@@ -50,7 +50,7 @@ A.item("UNet", kind="class", forbid=OWN_MODEL)
 def _spec(builder, *args, **kwargs) -> dict:
     """The state_dict keys and shapes of a reference, built on the meta device (nothing is
     allocated or initialized)."""
-    with torch.device("meta"):
+    with torch.device("meta"):  # keys and shapes only: nothing allocated
         return builder(*args, **kwargs).state_dict()
 
 
@@ -138,14 +138,14 @@ def _macs(model: nn.Module, input_shape) -> int:
     only shapes matter)."""
     total = 0
 
-    def hook(module, inputs, output):
+    def hook(module, inputs, output):  # one layer's multiply-adds
         nonlocal total
         per_output = module.weight[0].numel() if isinstance(module, nn.Conv2d) \
             else module.in_features
         total += output.numel() * per_output
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
+               if isinstance(m, (nn.Conv2d, nn.Linear))]  # the counted layers
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(input_shape, device=next(model.parameters()).device))
@@ -403,7 +403,7 @@ def se_fewer_channels_than_reduction(t):
 
 @cache
 def _resnext50_blocks() -> dict:
-    with torch.device("meta"):
+    with torch.device("meta"):  # keys and shapes only: nothing allocated
         model = torchvision.models.resnext50_32x4d()
     return {name: model.get_submodule(name).state_dict()
             for name in ("layer1.0", "layer2.0", "layer3.1", "layer4.0")}

@@ -68,7 +68,7 @@ def _weights(ref: nn.Module) -> dict:
 def _spec(key: tuple, builder) -> dict:
     """State_dict keys and shapes of a reference built on the meta device (no memory, no init)."""
     def make():
-        with torch.device("meta"):
+        with torch.device("meta"):  # keys and shapes only: nothing allocated
             return builder().state_dict()
 
     return _cached(("spec",) + key, make)
