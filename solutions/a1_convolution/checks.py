@@ -306,7 +306,7 @@ def avg_padding(t):
 
 def _check_function(t, cases, bias=True, x_grad=True):
     """Conv2dFunction.apply's output and gradients match F.conv2d's under autograd."""
-    for x_shape, w_shape, stride, padding in cases:
+    for x_shape, w_shape, stride, padding in cases:  # each a forward and a backward pass
         x = t.randn(*x_shape, requires_grad=x_grad)
         w = t.randn(*w_shape, requires_grad=True)
         b = t.randn(w_shape[0], requires_grad=True) if bias else None

@@ -44,7 +44,7 @@ def _randomize(ref: nn.Module, generator: torch.Generator, calibration_shape=Non
     ref = ref.double()
     norms = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
     with torch.no_grad(), one_thread():
-        for p in ref.parameters():
+        for p in ref.parameters():  # every weight, bias and norm parameter
             if p.dim() > 1:
                 scale = 1 + 0.2 * torch.randn(p.shape[0], generator=generator, dtype=p.dtype)
                 p.mul_(scale.view(-1, *[1] * (p.dim() - 1)))
