@@ -42,6 +42,20 @@ def solution_source(assignment_id: str, root: Path | None = None) -> str:
     return "\n\n".join(c.source for c in nb.cells if c.cell_type == "code") + "\n"
 
 
+def solution_definitions(assignment_id: str, root: Path | None = None) -> dict:
+    """The solution notebook's namespace as the grader builds it: its imports, definitions and
+    constants, cell by cell; no test cell, demo or training run. For project tests of a
+    solution against the libraries."""
+    from autograder.notebook import extract
+
+    root = root or find_root(Path(__file__).parent)
+    nb = nbformat.read(solution_dir(root, assignment_id) / f"{assignment_id}.ipynb", as_version=4)
+    namespace: dict = {"__name__": f"{assignment_id}_solution"}
+    for chunk in extract(nb).chunks:
+        exec(compile(chunk.source, f"<{assignment_id} cell {chunk.cell}>", "exec"), namespace)
+    return namespace
+
+
 def replace_definition(source: str, name: str, new_source: str) -> str:
     """``source`` with every top-level definition of ``name`` replaced by ``new_source``."""
     tree = ast.parse(source)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.notebook import extract
+from autograder.testing import solution_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "solutions" / "a2_training" / "a2_training.ipynb"
@@ -28,13 +28,9 @@ def nb():
 
 
 @pytest.fixture(scope="module")
-def sol(nb):
-    """The solution's definitions, as the grader loads them (imports, definitions, constants;
-    no demo or training run)."""
-    namespace: dict = {"__name__": "a2_solution"}
-    for chunk in extract(nb).chunks:
-        exec(compile(chunk.source, f"<cell {chunk.cell}>", "exec"), namespace)
-    return namespace
+def sol():
+    """The solution's definitions, as the grader loads them."""
+    return solution_definitions("a2_training")
 
 
 @pytest.fixture(autouse=True)

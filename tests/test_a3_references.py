@@ -17,8 +17,7 @@ import torch.nn as nn
 import torchvision
 
 from autograder.course import load_assignment
-from autograder.notebook import extract
-from autograder.testing import notebook_from_source, solution_source
+from autograder.testing import solution_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a3_cnn_architectures"
@@ -26,13 +25,8 @@ ASSIGNMENT = "a3_cnn_architectures"
 
 @pytest.fixture(scope="module")
 def solution() -> dict:
-    """The solution notebook's namespace as the grader builds it: its demos and test cells are
-    not run."""
-    parsed = extract(notebook_from_source(solution_source(ASSIGNMENT, ROOT)))
-    namespace: dict = {"__name__": "a3_solution"}
-    for chunk in parsed.chunks:
-        exec(compile(chunk.source, f"<{ASSIGNMENT} cell {chunk.cell}>", "exec"), namespace)
-    return namespace
+    """The solution's definitions, as the grader loads them."""
+    return solution_definitions(ASSIGNMENT, ROOT)
 
 
 def _randomized(model: nn.Module, calibration: torch.Tensor) -> nn.Module:

@@ -20,8 +20,7 @@ from torchvision.models import mobilenetv2 as tv_mobilenetv2
 from torchvision.models import resnet as tv_resnet
 from torchvision.ops import SqueezeExcitation as TVSqueezeExcitation
 
-from autograder.notebook import extract
-from autograder.testing import notebook_from_source, solution_source
+from autograder.testing import solution_definitions
 
 ID = "a4_efficient_cnns"
 DT = torch.float64
@@ -29,12 +28,8 @@ DT = torch.float64
 
 @pytest.fixture(scope="module")
 def sol():
-    """The solution's definitions, as the grader loads them (imports, definitions, constants; no
-    test cell, demo or training run)."""
-    namespace: dict = {"__name__": "a4_solution"}
-    for chunk in extract(notebook_from_source(solution_source(ID))).chunks:
-        exec(compile(chunk.source, f"<solution, cell {chunk.cell}>", "exec"), namespace)
-    return namespace
+    """The solution's definitions, as the grader loads them."""
+    return solution_definitions(ID)
 
 
 @pytest.fixture(autouse=True)

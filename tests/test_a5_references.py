@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.notebook import extract
-from autograder.testing import notebook_from_source, solution_source
+from autograder.testing import solution_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
 DT = torch.float64
@@ -25,12 +24,8 @@ DT = torch.float64
 
 @pytest.fixture(scope="module")
 def sol():
-    """The solution's definitions, loaded as the grader loads them (imports, definitions and
-    constants; no test cell, no training)."""
-    namespace: dict = {"__name__": "a5_solution"}
-    for chunk in extract(notebook_from_source(solution_source("a5_attention", ROOT))).chunks:
-        exec(compile(chunk.source, "<a5_attention>", "exec"), namespace)
-    return namespace
+    """The solution's definitions, as the grader loads them."""
+    return solution_definitions("a5_attention", ROOT)
 
 
 @pytest.fixture(autouse=True)

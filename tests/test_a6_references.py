@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 import timm
 import torch
@@ -19,7 +18,7 @@ from timm.layers import PatchEmbed
 from timm.models.mlp_mixer import MixerBlock as TimmMixerBlock
 from torch import nn
 
-from autograder.notebook import extract
+from autograder.testing import solution_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "solutions" / "a6_vit_mixer" / "a6_vit_mixer.ipynb"
@@ -28,12 +27,8 @@ DT = torch.float64
 
 @pytest.fixture(scope="module")
 def sol():
-    """The solution's definitions, as the grader loads them (imports, definitions, constants;
-    not the checks, demos and training of the notebook)."""
-    namespace: dict = {"__name__": "a6_solution"}
-    for chunk in extract(nbformat.read(NOTEBOOK, as_version=4)).chunks:
-        exec(compile(chunk.source, f"<cell {chunk.cell}>", "exec"), namespace)
-    return namespace
+    """The solution's definitions, as the grader loads them."""
+    return solution_definitions("a6_vit_mixer")
 
 
 @pytest.fixture(autouse=True)
